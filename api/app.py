@@ -1,0 +1,54 @@
+"""The FastAPI application: built by a factory from settings, never at import time."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from temporalio.client import Client
+
+from api import errors, health
+from api.auth.tokens import TokenVerifier
+from api.discharges.routes import router as discharges_router
+from api.tasks.routes import router as tasks_router
+from api.transitions.routes import router as transitions_router
+from overgang.settings import Settings
+from overgang.temporal_client import connect
+from store.database import Database
+
+
+def create_app(
+    settings: Settings, *, database_url: str, temporal_address: str | None = None
+) -> FastAPI:
+    """An app that opens its database pool and Temporal client when it starts serving."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owns_db = not hasattr(app.state, "db")
+        if owns_db:
+            app.state.db = Database(database_url)
+        if not hasattr(app.state, "temporal"):
+            app.state.temporal = await connect(settings, temporal_address)
+        yield
+        if owns_db:
+            await app.state.db.dispose()
+
+    app = FastAPI(
+        title="overgang",
+        version="0.1.0",
+        description="Care transitions between DPS/TSB and the municipality, as durable workflows.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.token_verifier = TokenVerifier(settings)
+    errors.install(app)
+    for router in (health.router, discharges_router, tasks_router, transitions_router):
+        app.include_router(router)
+    return app
+
+
+def attach(app: FastAPI, db: Database, temporal: Client) -> None:
+    """Give an app already-open connections (tests and `overgang up` share theirs)."""
+    app.state.db = db
+    app.state.temporal = temporal

@@ -1,0 +1,111 @@
+"""Starting a DischargeWorkflow from a coordinator's request."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from temporalio.client import Client, WithStartWorkflowOperation
+from temporalio.common import WorkflowIDConflictPolicy
+
+from api.auth import policy
+from api.discharges.schemas import DischargeCreate, TransitionStarted
+from api.errors import Problem
+from api.tasks.schemas import TaskPublic
+from domain.actors import Actor
+from domain.discharge import DischargeStart
+from store import directory, patients
+from workflows.discharge import DischargeInput, DischargeWorkflow, workflow_id_for
+
+OSLO = ZoneInfo("Europe/Oslo")
+RECEIVING_UNIT_KIND = "psykisk_helse_rus"  # for psychiatric patients: the psykisk helsetjeneste
+IDEMPOTENCY_NAMESPACE = uuid.UUID("5b0c3a52-8f1e-4f7e-9a43-1f4d2f1b7a10")
+
+
+def _invalid(field: str, message: str) -> Problem:
+    return Problem(
+        422, "Invalid request", f"{field}: {message}", errors=[{"field": field, "message": message}]
+    )
+
+
+def today_in_norway() -> date:
+    return datetime.now(OSLO).date()
+
+
+def transition_id_for(actor: Actor, idempotency_key: str | None) -> str:
+    """A retried request with the same key gets the same transition, so nothing starts twice."""
+    if idempotency_key is None:
+        return str(uuid.uuid4())
+    return str(uuid.uuid5(IDEMPOTENCY_NAMESPACE, f"{actor.person_id}:{idempotency_key}"))
+
+
+async def _check_request(session: AsyncSession, actor: Actor, body: DischargeCreate) -> str:
+    """Validate against the directory; returns the municipality's receiving unit id."""
+    if body.expected_discharge_date < today_in_norway():
+        raise _invalid("expected_discharge_date", f"{body.expected_discharge_date} is in the past")
+    if await directory.get_municipality(session, body.municipality_number) is None:
+        raise _invalid(
+            "municipality_number", f"no municipality {body.municipality_number} in the directory"
+        )
+    origin = await directory.get_unit(session, body.origin_unit_id)
+    if origin is None or origin.kind not in policy.DPS_UNIT_KINDS:
+        raise _invalid(
+            "origin_unit_id", f"{body.origin_unit_id} is not a DPS or TSB unit in the directory"
+        )
+    policy.may_start_transition(actor, origin.id)
+    intake = await directory.receiving_unit(session, body.municipality_number, RECEIVING_UNIT_KIND)
+    if intake is None:
+        raise _invalid(
+            "municipality_number", f"municipality {body.municipality_number} has no receiving unit"
+        )
+    return intake.id
+
+
+async def start_discharge(
+    session: AsyncSession,
+    temporal: Client,
+    task_queue: str,
+    actor: Actor,
+    body: DischargeCreate,
+    idempotency_key: str | None,
+) -> TransitionStarted:
+    intake_unit_id = await _check_request(session, actor, body)
+    patient_id = await patients.upsert_patient(
+        session, fodselsnummer=body.patient.fodselsnummer, name=body.patient.name
+    )
+    # The patient row must be visible before the workflow's activities refer to it.
+    await session.commit()
+    transition_id = transition_id_for(actor, idempotency_key)
+    start = DischargeStart(
+        transition_id=transition_id,
+        patient_id=patient_id,
+        municipality_number=body.municipality_number,
+        origin_unit_id=body.origin_unit_id,
+        intake_unit_id=intake_unit_id,
+        coordinator_id=actor.person_id,
+        expected_discharge_date=body.expected_discharge_date,
+        what_matters=body.what_matters,
+        needs=body.needs,
+        consents=body.consents,
+        relatives=tuple(body.relatives),
+        serving_sentence=body.serving_sentence,
+    )
+    workflow_id = workflow_id_for(transition_id)
+    operation = WithStartWorkflowOperation(
+        DischargeWorkflow.run,
+        DischargeInput(start=start, started_by=actor.person_id),
+        id=workflow_id,
+        task_queue=task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+    )
+    view = await temporal.execute_update_with_start_workflow(
+        DischargeWorkflow.started, start_workflow_operation=operation
+    )
+    return TransitionStarted(
+        id=view.transition_id,
+        workflow_id=workflow_id,
+        status=view.status,
+        tasks=[TaskPublic.from_task(task) for task in view.tasks],
+    )

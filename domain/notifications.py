@@ -1,0 +1,51 @@
+"""What a workflow asks the notification activities to send, and what they report back."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel
+
+from domain.escalation import Channel, Recipient
+from domain.tasks import TaskKind
+
+
+class NotificationReason(StrEnum):
+    NEW_TASK = "new_task"
+    REMINDER = "reminder"
+    ESCALATION = "escalation"
+    BOUNCED = "bounced"
+
+
+class NotificationRequest(BaseModel, frozen=True):
+    """`key` is unique per (workflow, step, occasion): a retried send delivers nothing twice."""
+
+    key: str
+    transition_id: str
+    task_id: str
+    task_kind: TaskKind
+    owner_unit_id: str
+    origin_unit_id: str
+    municipality_number: str
+    reason: NotificationReason
+    level: int
+    recipients: tuple[Recipient, ...]
+    channels: tuple[Channel, ...]
+
+
+class Delivery(BaseModel, frozen=True):
+    person_id: str | None
+    unit_id: str | None
+    channel: Channel
+
+
+class NotificationReceipt(BaseModel, frozen=True):
+    deliveries: list[Delivery]
+
+
+class PolicyQuery(BaseModel, frozen=True):
+    """Find the most specific policy: unit and kind, unit, municipality and kind, municipality."""
+
+    municipality_number: str
+    unit_id: str
+    task_kind: TaskKind

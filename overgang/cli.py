@@ -1,0 +1,135 @@
+"""The `overgang` command: up, worker, api, migrate, demo, token."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Callable
+
+import uvicorn
+
+from overgang.settings import Settings, load_settings
+
+
+def _cmd_up(settings: Settings, args: argparse.Namespace) -> None:
+    from overgang.stack import up
+
+    asyncio.run(up(settings))
+
+
+def _cmd_migrate(settings: Settings, args: argparse.Namespace) -> None:
+    from overgang.stack import existing_services
+    from store.migrate import upgrade
+
+    database_url, _ = asyncio.run(existing_services(settings))
+    upgrade(database_url)
+    print("Migrations applied.")
+
+
+def _cmd_demo(settings: Settings, args: argparse.Namespace) -> None:
+    from overgang.demo import load_demo
+    from overgang.stack import existing_services
+    from store.database import Database
+    from store.migrate import upgrade
+
+    async def run() -> int:
+        database_url, _ = await existing_services(settings)
+        await asyncio.to_thread(upgrade, database_url)
+        db = Database(database_url)
+        try:
+            return await load_demo(db)
+        finally:
+            await db.dispose()
+
+    count = asyncio.run(run())
+    print(
+        f"Demo directory loaded ({count} rows): Halden, Marker, Bærum, Lørenskog, Bydel Gamle Oslo."
+    )
+    print("Try: overgang token dps-halden-kontakt   (a discharge coordinator)")
+    print("     overgang token halden-prt-kontakt   (a municipal contact in Halden)")
+
+
+def _cmd_worker(settings: Settings, args: argparse.Namespace) -> None:
+    from overgang.stack import existing_services
+    from overgang.temporal_client import connect
+    from store.database import Database
+    from worker import build_worker
+
+    async def run() -> None:
+        database_url, address = await existing_services(settings)
+        db = Database(database_url)
+        worker = build_worker(await connect(settings, address), db, settings)
+        print(
+            f"Worker polling task queue {settings.temporal_task_queue!r} on {address}", flush=True
+        )
+        try:
+            await worker.run()
+        finally:
+            await db.dispose()
+
+    asyncio.run(run())
+
+
+def _cmd_api(settings: Settings, args: argparse.Namespace) -> None:
+    from api.app import create_app
+    from overgang.stack import existing_services
+
+    database_url, address = asyncio.run(existing_services(settings))
+    app = create_app(settings, database_url=database_url, temporal_address=address)
+    uvicorn.run(app, host=settings.api_host, port=settings.api_port)
+
+
+def _cmd_token(settings: Settings, args: argparse.Namespace) -> None:
+    from api.auth.tokens import DevelopmentIssuer
+    from overgang.stack import existing_services
+    from store import directory
+    from store.database import Database
+
+    if settings.oidc_issuer:
+        sys.exit("overgang token: an OIDC issuer is configured; get tokens from it instead.")
+
+    async def find_person() -> tuple[str, str | None] | None:
+        database_url, _ = await existing_services(settings)
+        db = Database(database_url)
+        try:
+            async with db.transaction() as session:
+                person = await directory.get_person(session, args.user_id)
+                return None if person is None else (person.id, person.hpr_number)
+        finally:
+            await db.dispose()
+
+    found = asyncio.run(find_person())
+    if found is None:
+        sys.exit(
+            f"overgang token: no user {args.user_id!r} in the directory (try `overgang demo`)."
+        )
+    print(DevelopmentIssuer(settings).mint(found[0], hpr_number=found[1]))
+
+
+COMMANDS: dict[str, tuple[str, Callable[[Settings, argparse.Namespace], None]]] = {
+    "up": ("start the whole system (embedded PostgreSQL and Temporal unless configured)", _cmd_up),
+    "worker": ("run only the Temporal worker", _cmd_worker),
+    "api": ("run only the HTTP API", _cmd_api),
+    "migrate": ("apply database migrations", _cmd_migrate),
+    "demo": ("load the demo directory (municipalities, units, people, policies)", _cmd_demo),
+    "token": ("print a development token for a directory user", _cmd_token),
+}
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="overgang", description=__doc__)
+    subcommands = root.add_subparsers(dest="command", required=True)
+    for name, (help_text, _) in COMMANDS.items():
+        sub = subcommands.add_parser(name, help=help_text)
+        if name == "token":
+            sub.add_argument("user_id", help="a person id from the directory")
+    return root
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    settings = load_settings()
+    COMMANDS[args.command][1](settings, args)

@@ -1,0 +1,128 @@
+"""All configuration of overgang, in one place.
+
+Every value can be set by an environment variable with the prefix ``OVERGANG_`` (for
+example ``OVERGANG_API_PORT=9000``); the two that decide whether the embedded stack is
+used also answer to their conventional names, ``DATABASE_URL`` and ``TEMPORAL_ADDRESS``.
+Build settings with :func:`load_settings`, never at import time, so tests can make their own.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# A fixed development key keeps the embedded default usable out of the box; it is refused
+# whenever the environment is not "development" (see the validator below).
+DEVELOPMENT_CODEC_KEY = base64.b64encode(b"overgang-development-key-32bytes").decode()
+
+
+class Settings(BaseSettings):
+    """Settings for the embedded default and for a deployment on external services."""
+
+    model_config = SettingsConfigDict(env_prefix="OVERGANG_", extra="ignore")
+
+    environment: Annotated[str, Field(description="development, test or production")] = (
+        "development"
+    )
+    state_dir: Path = Field(
+        default=Path(".overgang"),
+        description="Folder for the embedded PostgreSQL data and the Temporal db file.",
+    )
+
+    # PostgreSQL: unset means "start the embedded server under state_dir".
+    database_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("DATABASE_URL", "OVERGANG_DATABASE_URL"),
+        description="postgresql+asyncpg://... of an external PostgreSQL.",
+    )
+
+    # Temporal: unset address means "start the embedded dev server under state_dir".
+    temporal_address: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("TEMPORAL_ADDRESS", "OVERGANG_TEMPORAL_ADDRESS"),
+        description="host:port of a Temporal frontend (cluster or Temporal Cloud).",
+    )
+    temporal_namespace: str = Field(
+        default="default",
+        validation_alias=AliasChoices("TEMPORAL_NAMESPACE", "OVERGANG_TEMPORAL_NAMESPACE"),
+    )
+    temporal_api_key: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("TEMPORAL_API_KEY", "OVERGANG_TEMPORAL_API_KEY"),
+    )
+    temporal_tls: bool = Field(default=False, description="Use TLS to reach Temporal.")
+    temporal_tls_cert: Path | None = Field(default=None, description="Client certificate (mTLS).")
+    temporal_tls_key: Path | None = Field(default=None, description="Client key (mTLS).")
+    temporal_task_queue: str = "overgang"
+    temporal_port: int = Field(default=7233, description="Embedded dev server's gRPC port.")
+    temporal_ui_port: int = Field(default=8233, description="Embedded dev server's Web UI port.")
+
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    public_base_url: str | None = Field(
+        default=None, description="Base URL that links in notifications point to."
+    )
+
+    # Payload encryption for Temporal histories: key id -> base64 AES-256 key. The first
+    # id in codec_key_order (or the only key) encrypts; every key decrypts (rotation).
+    codec_keys: dict[str, SecretStr] = Field(
+        default_factory=lambda: {"dev-1": SecretStr(DEVELOPMENT_CODEC_KEY)}
+    )
+    codec_active_key: str = "dev-1"
+
+    # Authentication (OpenID Connect). With no issuer set, the built-in development
+    # issuer signs tokens with a key pair kept under state_dir.
+    oidc_issuer: str | None = None
+    oidc_audience: str = "overgang"
+    oidc_jwks_url: str | None = None
+
+    # SMTP for e-mail notifications.
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 1025
+    smtp_sender: str = "overgang@localhost"
+
+    @model_validator(mode="after")
+    def _refuse_development_secrets(self) -> Settings:
+        if self.environment == "production":
+            dev_key = self.codec_keys.get("dev-1")
+            if dev_key is not None and dev_key.get_secret_value() == DEVELOPMENT_CODEC_KEY:
+                raise ValueError("OVERGANG_CODEC_KEYS must be set to real keys in production")
+            if self.oidc_issuer is None:
+                raise ValueError("OVERGANG_OIDC_ISSUER must be set in production")
+        if self.codec_active_key not in self.codec_keys:
+            raise ValueError(f"codec_active_key {self.codec_active_key!r} is not in codec_keys")
+        return self
+
+    @property
+    def embedded_postgres(self) -> bool:
+        return self.database_url is None
+
+    @property
+    def embedded_temporal(self) -> bool:
+        return self.temporal_address is None
+
+    @property
+    def api_base_url(self) -> str:
+        return self.public_base_url or f"http://{self.api_host}:{self.api_port}"
+
+    @property
+    def postgres_dir(self) -> Path:
+        return self.state_dir.resolve() / "postgres"
+
+    @property
+    def temporal_db_file(self) -> Path:
+        return self.state_dir.resolve() / "temporal.db"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings from the environment, with explicit overrides winning."""
+    return Settings(**overrides)  # type: ignore[arg-type]
+
+
+def running_under_ci() -> bool:
+    return os.environ.get("CI") == "true"

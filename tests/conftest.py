@@ -1,0 +1,107 @@
+"""Real parts, started once per test session on free ports: embedded PostgreSQL, a Temporal
+dev server, the worker, and the API app (called in-process over ASGI)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from api.app import attach, create_app
+from factories import DirectoryFactory, Identity
+from overgang.embedded import EmbeddedPostgres, TemporalDevServer, free_port
+from overgang.settings import Settings
+from overgang.temporal_client import connect
+from store.database import Database
+from store.migrate import upgrade_async
+from worker import build_worker
+from workflows.search_attributes import cli_flags
+
+
+@pytest.fixture(scope="session")
+def state_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("overgang-state")
+
+
+@pytest.fixture(scope="session")
+def settings(state_dir: Path) -> Settings:
+    return Settings(environment="test", state_dir=state_dir, temporal_task_queue="overgang-test")
+
+
+@pytest.fixture(scope="session")
+def postgres(state_dir: Path) -> Iterator[EmbeddedPostgres]:
+    server = EmbeddedPostgres(state_dir / "postgres", delete_on_stop=True)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+async def database_url(postgres: EmbeddedPostgres) -> str:
+    url = postgres.sqlalchemy_url()
+    await upgrade_async(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+async def db(database_url: str) -> AsyncIterator[Database]:
+    database = Database(database_url)
+    yield database
+    await database.dispose()
+
+
+@pytest.fixture(scope="session")
+async def temporal_server(state_dir: Path) -> AsyncIterator[TemporalDevServer]:
+    server = TemporalDevServer(
+        state_dir / "temporal.db",
+        port=free_port(),
+        ui_port=None,
+        search_attributes=cli_flags(),
+        log_file=state_dir / "temporal.log",
+    )
+    await server.start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture(scope="session")
+async def temporal(settings: Settings, temporal_server: TemporalDevServer) -> Client:
+    return await connect(settings, temporal_server.address)
+
+
+@pytest.fixture(scope="session")
+async def worker(temporal: Client, db: Database, settings: Settings) -> AsyncIterator[Worker]:
+    running = build_worker(temporal, db, settings)
+    task = asyncio.create_task(running.run())
+    yield running
+    await running.shutdown()
+    await task
+
+
+@pytest.fixture(scope="session")
+async def app_client(
+    settings: Settings, db: Database, temporal: Client, worker: Worker
+) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings, database_url=db.url)
+    attach(app, db, temporal)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://overgang.test") as client:
+        yield client
+
+
+@pytest.fixture
+async def directory(db: Database, settings: Settings) -> DirectoryFactory:
+    """A fresh municipality with its units, people and a fast policy, for one test."""
+    factory = DirectoryFactory(db, settings)
+    await factory.create()
+    return factory
+
+
+@pytest.fixture
+def identity(directory: DirectoryFactory) -> Identity:
+    return directory.identity
