@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
+import store.schema  # noqa: F401  (registers every table on Base.metadata)
 from store.tables import Base
 
 config = context.config
