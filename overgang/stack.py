@@ -97,7 +97,7 @@ def _print_ready(settings: Settings, services: Services, seconds: float) -> None
 async def up(settings: Settings) -> None:
     """Run everything until Ctrl-C or SIGTERM, then stop it all in reverse order."""
     settings.state_dir.mkdir(parents=True, exist_ok=True)
-    progress = Progress(steps=5)
+    progress = Progress(steps=4)
     async with AsyncExitStack() as stack:
         database_url, postgres = await start_postgres(settings, progress)
         if postgres is not None:

@@ -105,3 +105,24 @@ async def directory(db: Database, settings: Settings) -> DirectoryFactory:
 @pytest.fixture
 def identity(directory: DirectoryFactory) -> Identity:
     return directory.identity
+
+
+_exit_status: list[int] = []
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    _exit_status.append(int(exitstatus))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Exit with the tests' status before interpreter finalisation: the Temporal SDK can print
+    a fatal error while the interpreter shuts down (sdk-python #300), which would otherwise
+    turn a green run red. Every fixture has been torn down by now."""
+    if _exit_status:
+        import os
+        import sys
+
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(_exit_status[0])
