@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from temporalio import activity
 
+from domain.calendar import with_public_holidays
 from domain.default_policy import DEFAULT_POLICY
 from domain.escalation import EscalationPolicy
 from domain.notifications import PolicyQuery
 from store import directory
 from store.database import Database
+
+# A step (a LAR patient's plan, a long stay) can run for years; beyond these the calendar
+# falls back to looking holidays up, which only works outside workflows.
+HOLIDAY_YEARS_AHEAD = 5
 
 
 class DirectoryActivities:
@@ -27,6 +34,16 @@ class DirectoryActivities:
                 task_kind=query.task_kind.value,
             )
             if row is None:
-                hours = directory.policy_snapshot_hours(unit)
-                return DEFAULT_POLICY.model_copy(update={"hours": hours})
-            return directory.policy_snapshot(row, unit)
+                policy = DEFAULT_POLICY.model_copy(
+                    update={"hours": directory.policy_snapshot_hours(unit)}
+                )
+            else:
+                policy = directory.policy_snapshot(row, unit)
+        return _with_holidays_frozen(policy)
+
+
+def _with_holidays_frozen(policy: EscalationPolicy) -> EscalationPolicy:
+    """Write the public holidays of the years a step can span into the snapshot."""
+    year = datetime.now(UTC).year
+    hours = with_public_holidays(policy.hours, year - 1, year + HOLIDAY_YEARS_AHEAD)
+    return policy.model_copy(update={"hours": hours})

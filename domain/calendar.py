@@ -21,7 +21,9 @@ from functools import cache
 from typing import Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import holidays
+# Import the country class itself: `holidays.Norway` is loaded lazily on first use, which
+# inside Temporal's workflow sandbox would be a restricted import at run time.
+from holidays.countries.norway import Norway
 from pydantic import BaseModel, field_validator, model_validator
 
 _ONE_DAY = timedelta(days=1)
@@ -39,6 +41,12 @@ class OfficeHours(BaseModel, frozen=True):
     # Local closures, e.g. julaften if a municipality closes.
     extra_closed_days: frozenset[date] = frozenset()
     observe_public_holidays: bool = True
+    # The public holidays of the years a step can span, frozen into a policy snapshot by
+    # the activity that loads it (see `with_public_holidays`). Workflows then never call
+    # the `holidays` package: it is not sandbox-safe, and a new release of its data must
+    # not change what a replayed workflow decided. None: look them up (outside workflows).
+    public_holidays: frozenset[date] | None = None
+    holiday_years: tuple[int, int] | None = None
 
     @field_validator("weekdays")
     @classmethod
@@ -77,7 +85,17 @@ def norwegian_public_holidays(year: int) -> frozenset[date]:
     """Norwegian public holidays (helligdager) in `year`, excluding ordinary Sundays."""
     # Norway's holidays class counts every Sunday as a holiday unless told otherwise;
     # named Sundays (Easter Sunday, Whit Sunday) stay in the list.
-    return frozenset(holidays.Norway(years=year, include_sundays=False))
+    return frozenset(Norway(years=year, include_sundays=False))
+
+
+def with_public_holidays(hours: OfficeHours, first_year: int, last_year: int) -> OfficeHours:
+    """The same office hours with the public holidays of those years written in."""
+    days = frozenset().union(
+        *(norwegian_public_holidays(y) for y in range(first_year, last_year + 1))
+    )
+    return hours.model_copy(
+        update={"public_holidays": days, "holiday_years": (first_year, last_year)}
+    )
 
 
 def _require_aware(*instants: datetime) -> None:
@@ -103,7 +121,15 @@ class BusinessCalendar:
             return True
         if day.weekday() not in hours.weekdays or day in hours.extra_closed_days:
             return False
-        return not (hours.observe_public_holidays and day in norwegian_public_holidays(day.year))
+        return not (hours.observe_public_holidays and day in self._holidays_of(day.year))
+
+    def _holidays_of(self, year: int) -> frozenset[date]:
+        hours = self.hours
+        if hours.public_holidays is not None and hours.holiday_years is not None:
+            first, last = hours.holiday_years
+            if first <= year <= last:
+                return hours.public_holidays
+        return norwegian_public_holidays(year)
 
     def opening_hours(self, day: date) -> tuple[datetime, datetime] | None:
         """The UTC instants the unit opens and closes on local `day`; None if it is closed."""

@@ -6,6 +6,10 @@ without acknowledgement the step moves to the next level and its targets are not
 level may repeat reminders until its wait is over; past the last level only its reminders go
 on. Waits are business time in the owner unit's calendar unless a level says otherwise.
 
+After hours: a wall-clock wait that runs out while the owner unit is closed fires at its next
+opening, unless the level must reach an on-call contact now (``reach_on_call_now``).
+Reminders that fall due while closed collapse into one at the opening, never a burst.
+
 The policy is frozen into the step when it starts (a snapshot, with its version), so editing
 a policy never changes a running step's history.
 """
@@ -56,6 +60,13 @@ class EscalationLevel(BaseModel, frozen=True):
         if wait <= timedelta(0):
             raise ValueError("an escalation level's wait must be positive")
         return wait
+
+    @field_validator("notify", "channels")
+    @classmethod
+    def _not_empty(cls, values: tuple[StrEnum, ...]) -> tuple[StrEnum, ...]:
+        if not values:
+            raise ValueError("name at least one")
+        return values
 
     @field_validator("repeat_every")
     @classmethod
@@ -115,6 +126,8 @@ class EscalationDecision(BaseModel, frozen=True):
 def _after(
     policy: EscalationPolicy, level: EscalationLevel, start: datetime, wait: timedelta
 ) -> datetime:
+    """`start` plus `wait` under the level's rules: business time, or wall-clock moved to the
+    next opening unless the level must reach an on-call contact now."""
     calendar = policy.calendar
     if level.business_time:
         return calendar.add(start, wait)
@@ -122,17 +135,61 @@ def _after(
     return due if level.reach_on_call_now else calendar.next_opening(due)
 
 
+def _level_end(policy: EscalationPolicy, level_no: int, level_start: datetime) -> datetime | None:
+    """When this level hands over to the next one; None for the last level."""
+    if level_no + 1 >= len(policy.levels):
+        return None
+    level = policy.levels[level_no]
+    return _after(policy, level, level_start, level.wait)
+
+
+def _reminder_at(
+    policy: EscalationPolicy, level_no: int, level_start: datetime, n: int
+) -> datetime | None:
+    """The instant of the level's n-th reminder (n >= 1), None if the level does not repeat."""
+    level = policy.levels[level_no]
+    if level.repeat_every is None:
+        return None
+    return _after(policy, level, level_start, level.repeat_every * n)
+
+
 def _next_event_at(
     policy: EscalationPolicy, level_no: int, level_start: datetime, reminders: int
 ) -> datetime | None:
     """The earlier of this level's next reminder and its end (None past the last level)."""
-    level = policy.levels[level_no]
-    candidates: list[datetime] = []
-    if level_no + 1 < len(policy.levels):
-        candidates.append(_after(policy, level, level_start, level.wait))
-    if level.repeat_every is not None:
-        candidates.append(_after(policy, level, level_start, level.repeat_every * (reminders + 1)))
+    candidates = [
+        at
+        for at in (
+            _level_end(policy, level_no, level_start),
+            _reminder_at(policy, level_no, level_start, reminders + 1),
+        )
+        if at is not None
+    ]
     return min(candidates) if candidates else None
+
+
+def _first_reminder_after(policy: EscalationPolicy, state: EscalationState, now: datetime) -> int:
+    """The smallest reminder number > reminders_sent whose instant is after `now`.
+
+    Reminder instants never decrease with n, but several can collapse onto one opening (after
+    hours) or fall into the past (a late worker); those are skipped rather than sent in a
+    burst. Exponential then binary search keeps this cheap even after a long outage.
+    """
+
+    def due(n: int) -> bool:
+        at = _reminder_at(policy, state.level, state.level_started_at, n)
+        return at is not None and at <= now
+
+    low, step = state.reminders_sent + 1, 1
+    if not due(low):
+        return low
+    while due(low + step):
+        low, step = low + step, step * 2
+    high = low + step  # due(low) holds, due(high) does not
+    while high - low > 1:
+        middle = (low + high) // 2
+        low, high = (middle, high) if due(middle) else (low, middle)
+    return high
 
 
 def start_escalation(policy: EscalationPolicy, started_at: datetime) -> EscalationState:
@@ -153,16 +210,16 @@ def acknowledgement_deadline(policy: EscalationPolicy, started_at: datetime) -> 
 def decide(
     policy: EscalationPolicy, state: EscalationState, now: datetime
 ) -> EscalationDecision | None:
-    """What happens at `now` to an unacknowledged step, or None if nothing is due yet."""
+    """What happens at `now` to an unacknowledged step, or None if nothing is due yet.
+
+    Once the level's wait is over the step escalates, even if reminders of the level are
+    still outstanding (a late worker sends no stale reminders). The next level starts at
+    `now`, so an outage delays the chain instead of firing several levels at once.
+    """
     if state.next_at is None or now < state.next_at:
         return None
-    current = policy.levels[state.level]
-    level_end = (
-        _after(policy, current, state.level_started_at, current.wait)
-        if state.level + 1 < len(policy.levels)
-        else None
-    )
-    if level_end is not None and state.next_at >= level_end:
+    level_end = _level_end(policy, state.level, state.level_started_at)
+    if level_end is not None and now >= level_end:
         return _escalate(policy, state.level + 1, now)
     return _remind(policy, state, now)
 
@@ -179,7 +236,8 @@ def _escalate(policy: EscalationPolicy, level_no: int, now: datetime) -> Escalat
 
 def _remind(policy: EscalationPolicy, state: EscalationState, now: datetime) -> EscalationDecision:
     level = policy.levels[state.level]
-    reminders = state.reminders_sent + 1
+    # The reminder sent now is the latest one due; its number keys the notification.
+    reminders = _first_reminder_after(policy, state, now) - 1
     next_state = state.model_copy(
         update={
             "reminders_sent": reminders,

@@ -28,6 +28,11 @@ async def mark_sent(session: AsyncSession, key: str, at: datetime) -> None:
     )
 
 
+async def sent_at(session: AsyncSession, key: str) -> datetime | None:
+    """When the notification with this key went out; None if it has not (yet)."""
+    return await session.scalar(select(NotificationRow.sent_at).where(NotificationRow.key == key))
+
+
 async def is_sent(session: AsyncSession, key: str) -> bool:
     sent = await session.scalar(select(NotificationRow.sent_at).where(NotificationRow.key == key))
     return sent is not None
