@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 
 from pydantic import BaseModel
@@ -15,6 +16,7 @@ class NotificationReason(StrEnum):
     REMINDER = "reminder"
     ESCALATION = "escalation"
     BOUNCED = "bounced"
+    DATE_CHANGED = "date_changed"  # the expected discharge date moved
 
 
 class NotificationRequest(BaseModel, frozen=True):
@@ -34,9 +36,13 @@ class NotificationRequest(BaseModel, frozen=True):
 
 
 class Delivery(BaseModel, frozen=True):
+    """One message that went out; on_behalf_of is the absent contact a substitute stands in for."""
+
     person_id: str | None
     unit_id: str | None
     channel: Channel
+    sent_at: datetime | None = None
+    on_behalf_of: str | None = None
 
 
 class NotificationReceipt(BaseModel, frozen=True):

@@ -27,6 +27,7 @@ class TaskKind(StrEnum):
     FOLLOW_UP = "follow_up"  # første kontakt etter utskrivning (7 dager)
     LAR_CONSULTATION = "lar_consultation"  # kommunen konsultert om LAR-endring
     LAR_IMPLEMENTATION = "lar_implementation"  # utleveringsstedet bekrefter endringen
+    HANDOVER = "handover"  # overføring til en kommunal enhet (e.g. a portfolio transfer)
 
 
 class TaskStatus(StrEnum):
@@ -189,3 +190,30 @@ def cancel(task: Task, at: datetime, reason: str) -> Task:
             "escalation": task.escalation.stopped(),
         }
     )
+
+
+def close_by_owner(task: Task, actor: Actor, at: datetime, business_status: str, note: str) -> Task:
+    """Complete a step whose one action closes it (a meeting held, an answer, a contact made):
+    the owner's record implies acknowledgement, so it works from any open status."""
+    _require_owner(task, actor)
+    if not task.is_open:
+        raise CommandRefused(f"cannot record this on a task that is {task.status.value}")
+    return task.model_copy(
+        update={
+            "status": TaskStatus.COMPLETED,
+            "business_status": business_status,
+            "completed_at": at,
+            "note": note,
+            **_acknowledged_now(task, actor, at),
+        }
+    )
+
+
+def escalate_to(task: Task, level: int, at: datetime) -> Task:
+    """Raise a step to `level` of its policy outside the acknowledgement chain (a double bounce,
+    a missed follow-up); pending reminders of the chain go on as they were."""
+    level = min(level, len(task.policy.levels) - 1)
+    if task.escalation.level >= level:
+        return task
+    state = task.escalation.model_copy(update={"level": level, "level_started_at": at})
+    return task.model_copy(update={"escalation": state})

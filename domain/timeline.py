@@ -30,8 +30,20 @@ class EventKind(StrEnum):
     WAITING_DAY = "waiting_day"  # overliggedøgn
     DISCHARGED = "discharged"
     MEETING_RECORDED = "meeting_recorded"
+    COORDINATOR_NAMED = "coordinator_named"  # koordinator named; individual plan or not
     FOLLOW_UP_RECORDED = "follow_up_recorded"
-    OVERRIDE = "override"
+    OVERRIDE = "override"  # the LAR physician overrides a missing answer (audited, with reason)
+    HANDOVER_SCHEDULED = "handover_scheduled"  # housing starts housing_lead before discharge
+    HANDOVER_STARTED = "handover_started"
+    HANDOVER_FINISHED = "handover_finished"
+    HANDOVER_NOT_SENT = "handover_not_sent"  # needed, but the patient has not consented
+    BOUNCE_ESCALATED = "bounce_escalated"  # skyveproblematikk: bounced twice, leaders told
+    MUNICIPALITY_READY = "municipality_ready"  # the municipality's offer is ready
+    FOLLOW_UP_MISSED = "follow_up_missed"  # no first contact within the follow-up window
+    LAR_ANSWERED = "lar_answered"  # the municipality agrees or objects
+    PATIENT_VIEW_RECORDED = "patient_view_recorded"
+    LAR_CHANGE_EFFECTIVE = "lar_change_effective"
+    ANSWER_DEADLINE_MISSED = "answer_deadline_missed"
 
 
 class TimelineEvent(BaseModel, frozen=True):

@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from domain.actors import Actor
 from domain.tasks import Task
 from domain.timeline import EventKind, TimelineEvent
 
@@ -75,6 +76,13 @@ class TransitionCore(BaseModel):
 
     def max_escalation_level(self) -> int:
         return max((t.escalation.level for t in self.open_tasks()), default=0)
+
+
+class CancelTransition(BaseModel, frozen=True):
+    """Avmelding: the whole transition stops (patient died, moved, re-admitted)."""
+
+    actor: Actor
+    reason: str = Field(min_length=1, max_length=2000)
 
 
 class TransitionSnapshot(BaseModel, frozen=True):

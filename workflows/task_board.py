@@ -11,9 +11,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+from temporalio.common import RetryPolicy, SearchAttributeUpdate
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -32,7 +33,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.notifications import NotificationReason, NotificationRequest, PolicyQuery
     from domain.tasks import CommandRefused, Task, TaskKind
     from domain.timeline import EventKind
-    from domain.transition import Projection, TransitionCore, TransitionSnapshot
+    from domain.transition import Projection, TransitionCore, TransitionRecord, TransitionSnapshot
     from workflows import search_attributes as sa
 
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
@@ -53,6 +54,26 @@ class TaskBoard:
         self.core = core
         self._sync_lock = asyncio.Lock()
         self._watchers: list[asyncio.Task[None]] = []
+
+    # --- registering the transition -------------------------------------------------------
+
+    async def register(self, record: TransitionRecord) -> None:
+        """Make the transition findable (search attributes), put it in the read model and
+        open its timeline: the first thing every transition workflow does."""
+        workflow.upsert_search_attributes(
+            [
+                sa.TRANSITION_KIND.value_set(record.kind.value),
+                sa.MUNICIPALITY_NUMBER.value_set(record.municipality_number),
+                sa.ORIGIN_UNIT.value_set(record.origin_unit_id),
+            ]
+        )
+        await workflow.execute_activity_method(
+            ReadModelActivities.register_transition,
+            record,
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            retry_policy=ACTIVITY_RETRY,
+        )
+        self.core.record(workflow.now(), EventKind.TRANSITION_STARTED, actor_id=record.started_by)
 
     # --- opening steps ---------------------------------------------------------------
 
@@ -92,6 +113,10 @@ class TaskBoard:
         self._watch(task.id)
         return task
 
+    def idle(self) -> bool:
+        """No read-model write in flight: safe to continue-as-new without losing events."""
+        return not self._sync_lock.locked()
+
     def resume(self) -> None:
         """After continue-as-new: go on watching the steps that are still open."""
         for task in self.core.open_tasks():
@@ -123,7 +148,7 @@ class TaskBoard:
             next_at = task.escalation.next_at
             if next_at is None or not task.is_open:
                 return
-            if await self._woken_before(next_at, lambda at=next_at: self._changed(task_id, at)):
+            if await self._woken_before(next_at, self._change_of(task_id, next_at)):
                 continue
             decision = decide(task.policy, task.escalation, workflow.now())
             if decision is not None:
@@ -138,9 +163,14 @@ class TaskBoard:
             self.core.record(workflow.now(), EventKind.TASK_OVERDUE, task_id=task_id)
             await self.sync()
 
-    def _changed(self, task_id: str, next_at: datetime) -> bool:
-        task = self.core.tasks[task_id]
-        return not task.is_open or task.escalation.next_at != next_at
+    def _change_of(self, task_id: str, next_at: datetime) -> Callable[[], bool]:
+        """A condition that holds once the task closes or its next escalation moves."""
+
+        def changed() -> bool:
+            task = self.core.tasks[task_id]
+            return not task.is_open or task.escalation.next_at != next_at
+
+        return changed
 
     async def _woken_before(self, at: datetime, condition: Callable[[], bool]) -> bool:
         """Wait until `at` or until `condition` holds; True if the condition woke us."""
@@ -175,6 +205,18 @@ class TaskBoard:
         await self._notify(
             task, reason, decision.level, decision.notify, decision.state.reminders_sent
         )
+
+    async def notify(
+        self,
+        task: Task,
+        reason: NotificationReason,
+        level: int,
+        recipients: tuple[Recipient, ...],
+        occasion: int = 0,
+    ) -> None:
+        """Notify outside the escalation chain (a double bounce, a moved date, a missed
+        follow-up); `occasion` keeps each such notice's delivery key distinct."""
+        await self._notify(task, reason, level, recipients, occasion)
 
     async def _notify(
         self,
@@ -213,6 +255,8 @@ class TaskBoard:
                 unit_id=delivery.unit_id or "",
                 reason=reason.value,
                 level=str(level),
+                sent_at=delivery.sent_at.isoformat() if delivery.sent_at else "",
+                on_behalf_of=delivery.on_behalf_of or "",
             )
         await self.sync()
 
@@ -301,7 +345,7 @@ class TaskBoard:
         now = workflow.now()
         open_tasks = self.core.open_tasks()
         deadlines = [t.due_at for t in open_tasks]
-        updates = [
+        updates: list[SearchAttributeUpdate[Any]] = [
             sa.TRANSITION_STATUS.value_set(self.core.status.value),
             sa.ESCALATION_LEVEL.value_set(self.core.max_escalation_level()),
             sa.OVERDUE.value_set(any(t.is_overdue(now) for t in open_tasks)),

@@ -7,6 +7,10 @@ caller gets the reason. Subclasses own a :class:`TaskBoard` as ``self.board``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from pydantic import BaseModel
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
@@ -21,7 +25,28 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.tasks import Task
     from domain.timeline import EventKind
-    from workflows.task_board import TaskBoard
+    from domain.transition import CancelTransition, TransitionStatus
+    from workflows.task_board import TaskBoard, refuse
+
+
+class TransitionView(BaseModel):
+    """What the caller of a command or a start sees back."""
+
+    transition_id: str
+    status: TransitionStatus
+    tasks: list[Task]
+
+
+async def wait_until(at: datetime, condition: Callable[[], bool]) -> bool:
+    """A durable timer that a condition can cut short; True if the condition woke us."""
+    remaining = at - workflow.now()
+    if remaining <= timedelta(0):
+        return condition()
+    try:
+        await workflow.wait_condition(condition, timeout=remaining)
+    except TimeoutError:
+        return False
+    return True
 
 
 class TransitionWorkflow:
@@ -30,7 +55,9 @@ class TransitionWorkflow:
     @workflow.update
     async def acknowledge(self, command: AcknowledgeTask) -> Task:
         task = self._acknowledged(command)
-        return await self.board.commit(task, EventKind.TASK_ACKNOWLEDGED, command.actor.person_id)
+        task = await self.board.commit(task, EventKind.TASK_ACKNOWLEDGED, command.actor.person_id)
+        await self.after_command(task)
+        return task
 
     @acknowledge.validator
     def _validate_acknowledge(self, command: AcknowledgeTask) -> None:
@@ -43,7 +70,9 @@ class TransitionWorkflow:
     @workflow.update
     async def accept(self, command: AcceptTask) -> Task:
         task = self._accepted(command)
-        return await self.board.commit(task, EventKind.TASK_ACCEPTED, command.actor.person_id)
+        task = await self.board.commit(task, EventKind.TASK_ACCEPTED, command.actor.person_id)
+        await self.after_command(task)
+        return task
 
     @accept.validator
     def _validate_accept(self, command: AcceptTask) -> None:
@@ -93,9 +122,11 @@ class TransitionWorkflow:
     async def complete(self, command: CompleteTask) -> Task:
         task = self._completed(command)
         note = {"note": command.note} if command.note else {}
-        return await self.board.commit(
+        task = await self.board.commit(
             task, EventKind.TASK_COMPLETED, command.actor.person_id, **note
         )
+        await self.after_command(task)
+        return task
 
     @complete.validator
     def _validate_complete(self, command: CompleteTask) -> None:
@@ -122,7 +153,57 @@ class TransitionWorkflow:
         task = self.board.task(command.task_id)
         return self.board.check(lambda: rules.assign(task, command.actor, command.assignee_id))
 
+    # --- cancelling the whole transition (avmelding) -------------------------------------
+
+    @workflow.update
+    async def cancel(self, command: CancelTransition) -> TransitionView:
+        await self.cancel_transition(command.reason, command.actor.person_id)
+        return self.transition_view()
+
+    @cancel.validator
+    def _validate_cancel(self, command: CancelTransition) -> None:
+        core = self.board.core
+        if core.status is not TransitionStatus.ACTIVE:
+            raise refuse(f"the transition is already {core.status.value}")
+        if not command.actor.acts_for(core.origin_unit_id):
+            raise refuse(f"only unit {core.origin_unit_id}, which started it, may cancel it")
+
+    async def cancel_transition(self, reason: str, actor_id: str | None) -> None:
+        """Cancel every open step with the reason, then let the kind cancel its children."""
+        core = self.board.core
+        if core.status is not TransitionStatus.ACTIVE:
+            return
+        self.board.cancel_open_tasks(reason)
+        core.status = TransitionStatus.CANCELLED
+        core.revision += 1
+        core.record(
+            workflow.now(), EventKind.TRANSITION_CANCELLED, actor_id=actor_id, reason=reason
+        )
+        await self.on_cancelled(reason)
+        await self.board.sync()
+
+    def transition_view(self) -> TransitionView:
+        core = self.board.core
+        return TransitionView(
+            transition_id=core.transition_id,
+            status=core.status,
+            tasks=sorted(core.tasks.values(), key=lambda t: t.created_at),
+        )
+
+    async def continue_as_new_when_idle(self, carry: BaseModel) -> None:
+        """Hand all state to a fresh run once no handler or read-model write is under way."""
+        await workflow.wait_condition(
+            lambda: workflow.all_handlers_finished() and self.board.idle()
+        )
+        workflow.continue_as_new(carry)
+
     # --- hooks for the kinds of transition ------------------------------------------------
+
+    async def after_command(self, task: Task) -> None:
+        """React to a person's command on a step (open the next steps); nothing by default."""
+
+    async def on_cancelled(self, reason: str) -> None:
+        """Cancel what the transition started besides its own steps; nothing by default."""
 
     def validate_forward(self, command: RejectTask) -> None:
         """Refuse a forward the workflow kind does not allow; by default none is refused."""

@@ -1,0 +1,45 @@
+"""Read-model queries across related transitions: a discharge's child handovers, and the
+handovers of one portfolio transfer (both linked through the child's ``details``)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from store.tables import EventRow, TaskRow, Transition
+
+
+async def children_of(session: AsyncSession, transition_id: str) -> list[Transition]:
+    rows = await session.scalars(
+        select(Transition)
+        .where(Transition.details["parent_transition_id"].as_string() == transition_id)
+        .order_by(Transition.started_at)
+    )
+    return list(rows)
+
+
+async def batch_members(session: AsyncSession, batch_id: str) -> list[Transition]:
+    rows = await session.scalars(
+        select(Transition)
+        .where(Transition.details["batch_id"].as_string() == batch_id)
+        .order_by(Transition.started_at)
+    )
+    return list(rows)
+
+
+async def tasks_of_many(session: AsyncSession, transition_ids: list[str]) -> list[TaskRow]:
+    rows = await session.scalars(
+        select(TaskRow)
+        .where(TaskRow.transition_id.in_(transition_ids))
+        .order_by(TaskRow.created_at)
+    )
+    return list(rows)
+
+
+async def events_of_many(session: AsyncSession, transition_ids: list[str]) -> list[EventRow]:
+    rows = await session.scalars(
+        select(EventRow)
+        .where(EventRow.transition_id.in_(transition_ids))
+        .order_by(EventRow.at, EventRow.transition_id, EventRow.seq)
+    )
+    return list(rows)
