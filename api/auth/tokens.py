@@ -26,6 +26,19 @@ class InvalidToken(Exception):
     """The token is missing, malformed, expired, or not from the trusted issuer."""
 
 
+# How token claims map to a directory person (HelseID, the health sector's OIDC provider):
+# - `sub` is the person's id in our directory (the development issuer uses it so); HelseID's
+#   `sub` is a pairwise pseudonym, so when no directory person has that id, the person is
+#   found by HPR number (api.deps.current_actor);
+# - the HPR number (helsepersonellregisteret) comes from HelseID's
+#   `helseid://claims/hpr/hpr_number`, or `hpr_number` from the development issuer;
+# - units and roles are NOT taken from the token: the directory is the authority for which
+#   units a person acts for (and absences add substitutions), so revoking a membership takes
+#   effect at once, without waiting for tokens to expire.
+# The fødselsnummer claim HelseID can send (`helseid://claims/identity/pid`) is never read.
+HPR_CLAIMS = ("helseid://claims/hpr/hpr_number", "hpr_number")
+
+
 class Claims(BaseModel, frozen=True):
     subject: str
     hpr_number: str | None = None
@@ -98,6 +111,11 @@ class TokenVerifier:
             self._jwks = None
             self._dev_key = DevelopmentIssuer(settings).public_key()
 
+    def _signing_key(self, token: str) -> Any:
+        if self._jwks is not None:
+            return self._jwks.get_signing_key_from_jwt(token).key
+        return self._dev_key
+
     def verify(self, token: str) -> Claims:
         try:
             key = (
@@ -117,6 +135,6 @@ class TokenVerifier:
             raise InvalidToken(str(error)) from error
         return Claims(
             subject=str(payload["sub"]),
-            hpr_number=payload.get("hpr_number") or payload.get("helseid://claims/hpr/hpr_number"),
+            hpr_number=next((str(payload[c]) for c in HPR_CLAIMS if payload.get(c)), None),
             issuer=str(payload["iss"]),
         )

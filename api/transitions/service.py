@@ -1,24 +1,62 @@
+"""Reading a transition (with its child handovers) and sending commands to its workflow."""
+
 from __future__ import annotations
 
+from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
+from temporalio.client import Client
 
+from api.audit import recorder
 from api.auth import policy
+from api.auth.policy import Scope
 from api.errors import Problem
 from api.tasks.schemas import TaskPublic
-from api.transitions.schemas import EventPublic, TransitionDetail
-from domain.actors import Actor
+from api.transitions.schemas import (
+    ChildTransition,
+    EventPublic,
+    TransitionDetail,
+    TransitionState,
+)
+from domain.tasks import Task
+from domain.timeline import EventKind
+from store import directory, transition_family
 from store import inbox as queries
+from store.tables import Transition
+from workflows.transition import TransitionView
 
 
-async def transition_detail(
-    session: AsyncSession, actor: Actor, transition_id: str
-) -> TransitionDetail:
+async def get_transition(session: AsyncSession, transition_id: str) -> Transition:
     transition = await queries.get_transition(session, transition_id)
     if transition is None:
         raise Problem(404, "Not found", f"no transition {transition_id}")
-    tasks = await queries.tasks_of(session, transition_id)
-    policy.may_view_transition(actor, transition.origin_unit_id, (t.owner_unit_id for t in tasks))
-    events = await queries.timeline(session, transition_id)
+    return transition
+
+
+async def transition_detail(
+    session: AsyncSession, scope: Scope, transition_id: str
+) -> TransitionDetail:
+    transition = await get_transition(session, transition_id)
+    children = await transition_family.children_of(session, transition_id)
+    family = [transition_id, *(child.id for child in children)]
+    tasks = await transition_family.tasks_of_many(session, family)
+    units = {transition.origin_unit_id, *(t.owner_unit_id for t in tasks)}
+    purpose = policy.view_transition(
+        scope, transition.origin_unit_id, transition.municipality_number, units
+    )
+    await recorder.record(
+        session,
+        scope.actor,
+        patient_id=transition.patient_id,
+        transition_id=transition.id,
+        purpose=purpose,
+    )
+    details = policy.viewer_sees_health_details(
+        scope,
+        transition.municipality_number,
+        await directory.unit_kinds(session, units),
+        transition.details.get("consents", {}),
+    )
+    events = await transition_family.events_of_many(session, family)
     return TransitionDetail(
         id=transition.id,
         kind=transition.kind,
@@ -30,7 +68,64 @@ async def transition_detail(
         expected_discharge_date=transition.expected_discharge_date,
         ready_at=transition.ready_at,
         discharged_at=transition.discharged_at,
-        what_matters=transition.what_matters,
+        what_matters=transition.what_matters if details else None,
+        waiting_days=sum(1 for e in events if e.kind == EventKind.WAITING_DAY.value),
+        children=[_child(c) for c in children],
         tasks=[TaskPublic.from_row(t) for t in tasks],
-        timeline=[EventPublic.from_row(e) for e in events],
+        timeline=[EventPublic.from_row(e, with_detail=details) for e in events],
     )
+
+
+def _child(row: Transition) -> ChildTransition:
+    return ChildTransition(
+        id=row.id, kind=row.kind, status=row.status, handover_kind=row.details.get("handover_kind")
+    )
+
+
+async def municipal_unit_ids(session: AsyncSession, transition: Transition) -> set[str]:
+    """Units that hold (or held) a step of the transition, other than the origin."""
+    tasks = await queries.tasks_of(session, transition.id)
+    return {t.owner_unit_id for t in tasks} - {transition.origin_unit_id}
+
+
+async def send(
+    temporal: Client, transition: Transition, update: str, command: BaseModel
+) -> TransitionState:
+    """Run a command as the workflow's Update; a refusal arrives as WorkflowUpdateFailedError."""
+    require_active(transition)
+    handle = temporal.get_workflow_handle(transition.workflow_id)
+    view = await handle.execute_update(update, command, result_type=TransitionView)
+    return state_of(view)
+
+
+def state_of(view: TransitionView) -> TransitionState:
+    return TransitionState(
+        id=view.transition_id,
+        status=view.status.value,
+        tasks=[TaskPublic.from_task(t) for t in view.tasks],
+    )
+
+
+def require_kind(transition: Transition, kind: str, command: str) -> None:
+    if transition.kind != kind:
+        raise Problem(
+            409,
+            "Command refused",
+            f"{command} applies to {kind} transitions, not {transition.kind}",
+        )
+
+
+async def send_for_task(
+    temporal: Client, transition: Transition, update: str, command: BaseModel
+) -> TaskPublic:
+    """A command that closes one step (meeting held, first contact): answers with that step."""
+    require_active(transition)
+    handle = temporal.get_workflow_handle(transition.workflow_id)
+    task = await handle.execute_update(update, command, result_type=Task)
+    return TaskPublic.from_task(task)
+
+
+def require_active(transition: Transition) -> None:
+    """A finished transition's workflow has closed: refuse with its status, not a 404."""
+    if transition.status != "active":
+        raise Problem(409, "Command refused", f"the transition is already {transition.status}")

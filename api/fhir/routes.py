@@ -1,0 +1,93 @@
+"""FHIR R4 read facade: Task search and read, under the same authorization as the API."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+
+from api.audit import recorder
+from api.auth import policy
+from api.deps import ScopeDep, SessionDep
+from api.errors import Problem
+from api.fhir import resources
+from domain.tasks import TaskStatus
+from store import transition_search
+
+router = APIRouter(prefix="/fhir/r4", tags=["fhir"])
+FHIR_STATUSES = {status.value for status in TaskStatus}
+
+
+class FhirResponse(JSONResponse):
+    media_type = "application/fhir+json"
+
+
+def _owner_id(owner: str | None) -> str | None:
+    """`owner` as `Organization/<unit id>` or a bare unit id."""
+    return owner.removeprefix("Organization/") if owner else None
+
+
+def _statuses(status: str | None) -> list[str]:
+    wanted = [s for s in (status or "").split(",") if s]
+    unknown = [s for s in wanted if s not in FHIR_STATUSES]
+    if unknown:
+        message = (
+            f"unknown Task status {', '.join(unknown)}; use {', '.join(sorted(FHIR_STATUSES))}"
+        )
+        raise Problem(
+            422,
+            "Invalid request",
+            f"status: {message}",
+            errors=[{"field": "status", "message": message}],
+        )
+    return wanted
+
+
+@router.get("/Task", response_class=FhirResponse, response_model=dict[str, Any])
+async def search_tasks(
+    request: Request,
+    scope: ScopeDep,
+    session: SessionDep,
+    owner: Annotated[
+        str | None, Query(max_length=100, description="Organization/<unit id>")
+    ] = None,
+    status: Annotated[str | None, Query(max_length=200, description="Comma-separated, OR")] = None,
+    count: Annotated[int, Query(alias="_count", ge=1, le=500)] = 100,
+) -> FhirResponse:
+    """A searchset Bundle of the Tasks the caller may see (their units, or what they lead)."""
+    rows = await transition_search.tasks(
+        session,
+        policy.visibility(scope),
+        owner=_owner_id(owner),
+        statuses=_statuses(status),
+        limit=count,
+    )
+    await recorder.record_reads(
+        session, scope.actor, "fhir.task.search", [(t.patient_id, t.id) for _, t, _ in rows]
+    )
+    base = str(request.base_url).rstrip("/") + "/fhir/r4"
+    bundle = resources.searchset(
+        base, str(request.url), [resources.task_resource(*row) for row in rows]
+    )
+    return FhirResponse(bundle)
+
+
+@router.get("/Task/{task_id}", response_class=FhirResponse, response_model=dict[str, Any])
+async def read_task(task_id: str, scope: ScopeDep, session: SessionDep) -> FhirResponse:
+    found = await transition_search.task(session, task_id)
+    if found is None:
+        raise Problem(404, "Not found", f"no Task {task_id}")
+    task, transition, unit = found
+    purpose = policy.view_task(
+        scope, task.owner_unit_id, transition.origin_unit_id, transition.municipality_number
+    )
+    await recorder.record(
+        session,
+        scope.actor,
+        "fhir.task.read",
+        patient_id=transition.patient_id,
+        transition_id=transition.id,
+        purpose=purpose,
+    )
+    return FhirResponse(resources.task_resource(task, transition, unit))
