@@ -1,0 +1,106 @@
+"""A real HTTP server (uvicorn on a free port, in the test session's event loop) serving the
+app with the session's PostgreSQL, Temporal and worker, and Debian's headless Chromium
+driven by Playwright. No browser is downloaded: Playwright is pointed at /usr/bin/chromium."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import pytest
+import uvicorn
+from playwright.async_api import Browser, BrowserContext, async_playwright
+from starlette.types import ASGIApp
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from api.app import attach, create_app
+from overgang.embedded import free_port
+from overgang.settings import Settings
+from store.database import Database
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_PRESENT = CHROMIUM.exists()
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--lang=nb-NO",  # Norwegian date fields (dd.mm.åååå), as our users have them
+]
+
+
+@asynccontextmanager
+async def serving(app: ASGIApp) -> AsyncIterator[str]:
+    """Serve an ASGI app with uvicorn on a free port in this event loop; yields its base URL."""
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
+    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]  # pytest's
+    task = asyncio.create_task(server.serve())
+    for _ in range(200):
+        if server.started or task.done():
+            break
+        await asyncio.sleep(0.05)
+    assert server.started, "the web server did not start"
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+
+
+def web_app(settings: Settings, db: Database, temporal: Client) -> ASGIApp:
+    app = create_app(settings, database_url=db.url)
+    attach(app, db, temporal)
+    return app
+
+
+@pytest.fixture(scope="session")
+async def web_base_url(
+    settings: Settings, db: Database, temporal: Client, worker: Worker
+) -> AsyncIterator[str]:
+    async with serving(web_app(settings, db, temporal)) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+async def browser() -> AsyncIterator[Browser]:
+    if not CHROMIUM_PRESENT:
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI must install Debian's chromium: apt-get install -y chromium")
+        pytest.skip("no /usr/bin/chromium here: apt-get install -y chromium to run web tests")
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
+        yield launched
+        await launched.close()
+
+
+@pytest.fixture
+async def new_context(browser: Browser, web_base_url: str) -> AsyncIterator[object]:
+    """Opens browser sessions (one per person) that are closed after the test."""
+    opened: list[BrowserContext] = []
+
+    async def open_context() -> BrowserContext:
+        context = await browser.new_context(
+            base_url=web_base_url,
+            locale="nb-NO",
+            timezone_id="Europe/Oslo",
+            viewport={"width": 1280, "height": 900},
+        )
+        context.set_default_timeout(15_000)
+        opened.append(context)
+        return context
+
+    yield open_context
+    for context in opened:
+        await context.close()

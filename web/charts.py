@@ -1,0 +1,173 @@
+"""The leaders' charts: four measures from the read model, drawn as server-rendered SVG bars
+with the same numbers in a table beside them (for screen readers and for copying)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.auth import policy
+from api.auth.policy import Scope
+from domain.tasks import OPEN_STATUSES
+from store import transition_search
+from store.tables import EventRow, Municipality, TaskRow, Transition, Unit
+from web.formatting import duration, oslo
+
+WEEKS = 8
+BAR_AREA = 360  # px for the longest bar
+FOLLOW_UP_DAYS = 7
+
+
+@dataclass(frozen=True)
+class Bar:
+    label: str
+    value: float
+    text: str
+    width: float
+    y: int
+
+
+@dataclass(frozen=True)
+class Chart:
+    id: str
+    title: str
+    description: str
+    unit: str
+    bars: list[Bar]
+
+    @property
+    def height(self) -> int:
+        return max(1, len(self.bars)) * 32 + 8
+
+
+def chart(
+    id: str, title: str, description: str, unit: str, points: list[tuple[str, float, str]],
+    scale_max: float | None = None,
+) -> Chart:  # fmt: skip
+    top = scale_max or max((v for _, v, _ in points), default=0) or 1
+    bars = [
+        Bar(label, value, text, round(BAR_AREA * value / top, 1), 4 + i * 32)
+        for i, (label, value, text) in enumerate(points)
+    ]
+    return Chart(id, title, description, unit, bars)
+
+
+def _visible_to(scope: Scope) -> ColumnElement[bool]:
+    """Only transitions in the leader's scope (the API's own visibility rule)."""
+    return transition_search.visible(policy.visibility(scope, administrators_see_all=True))
+
+
+async def time_to_acknowledge(session: AsyncSession, scope: Scope, since: datetime) -> Chart:
+    seconds = func.avg(func.extract("epoch", TaskRow.acknowledged_at - TaskRow.created_at))
+    rows = await session.execute(
+        select(Unit.name, seconds)
+        .join(Unit, Unit.id == TaskRow.owner_unit_id)
+        .join(Transition, Transition.id == TaskRow.transition_id)
+        .where(TaskRow.acknowledged_at.is_not(None), TaskRow.created_at >= since)
+        .where(_visible_to(scope))
+        .group_by(Unit.name)
+        .order_by(seconds.desc())
+        .limit(15)
+    )
+    points = [(name, float(s), duration(float(s))) for name, s in rows]
+    return chart(
+        "kvittering", "Tid til kvittering per enhet",
+        f"Gjennomsnittlig tid fra oppgaven kom til den ble kvittert, siste {WEEKS} uker.",
+        "tid", points,
+    )  # fmt: skip
+
+
+async def overdue_by_week(session: AsyncSession, scope: Scope, now: datetime) -> Chart:
+    start = now - timedelta(weeks=WEEKS)
+    late = and_(TaskRow.completed_at.is_not(None), TaskRow.completed_at > TaskRow.due_at)
+    still_open = and_(TaskRow.status.in_([s.value for s in OPEN_STATUSES]), TaskRow.due_at < now)
+    rows = await session.scalars(
+        select(TaskRow.due_at)
+        .join(Transition, Transition.id == TaskRow.transition_id)
+        .where(TaskRow.due_at >= start, TaskRow.due_at < now, late | still_open)
+        .where(_visible_to(scope))
+    )
+    counts: dict[tuple[int, int], int] = {}
+    for due in rows:
+        key = oslo(due).isocalendar()[:2]
+        counts[key] = counts.get(key, 0) + 1
+    weeks = [oslo(now - timedelta(weeks=i)).isocalendar()[:2] for i in range(WEEKS - 1, -1, -1)]
+    points = [
+        (f"Uke {w}, {y}", float(counts.get((y, w), 0)), str(counts.get((y, w), 0)))
+        for y, w in weeks
+    ]
+    return chart(
+        "forfalte", "Steg over fristen per uke",
+        "Steg med frist i uken som ble fullført for sent eller fortsatt er åpne, "
+        f"siste {WEEKS} uker.",
+        "antall", points,
+    )  # fmt: skip
+
+
+async def waiting_days_by_municipality(session: AsyncSession, scope: Scope, now: datetime) -> Chart:
+    rows = await session.execute(
+        select(Municipality.name, Transition.ready_at, Transition.discharged_at)
+        .join(Municipality, Municipality.number == Transition.municipality_number)
+        .where(
+            Transition.ready_at.is_not(None), Transition.ready_at >= now - timedelta(weeks=WEEKS)
+        )
+        .where(_visible_to(scope))
+    )
+    days: dict[str, float] = {}
+    for name, ready, discharged in rows:
+        waited = ((discharged or now) - ready).total_seconds() / 86400
+        days[name] = days.get(name, 0.0) + max(0.0, waited)
+    points = [
+        (n, d, f"{d:.1f} døgn".replace(".", ","))
+        for n, d in sorted(days.items(), key=lambda x: -x[1])
+    ]
+    return chart(
+        "overliggedogn", "Ventedøgn etter utskrivningsklar per kommune",
+        f"Sum døgn fra pasienten ble meldt utskrivningsklar til utskrivning, siste {WEEKS} uker.",
+        "døgn", points,
+    )  # fmt: skip
+
+
+async def follow_up_share(session: AsyncSession, scope: Scope, now: datetime) -> Chart:
+    followed = (
+        select(EventRow.transition_id)
+        .where(
+            EventRow.kind == "follow_up_recorded",
+            EventRow.transition_id == Transition.id,
+            EventRow.at <= Transition.discharged_at + timedelta(days=FOLLOW_UP_DAYS),
+        )
+        .exists()
+    )
+    rows = await session.execute(
+        select(Municipality.name, func.count(), func.count().filter(followed))
+        .select_from(Transition)
+        .join(Municipality, Municipality.number == Transition.municipality_number)
+        .where(
+            Transition.discharged_at.is_not(None),
+            Transition.discharged_at >= now - timedelta(weeks=WEEKS),
+            _visible_to(scope),
+        )
+        .group_by(Municipality.name)
+        .order_by(Municipality.name)
+    )
+    points = [
+        (name, 100 * hit / total, f"{round(100 * hit / total)} % ({hit} av {total})")
+        for name, total, hit in rows
+    ]
+    return chart(
+        "oppfolging", "Andel utskrevne med oppfølging innen 7 dager",
+        f"Utskrivninger siste {WEEKS} uker der første kontakt ble registrert innen 7 dager.",
+        "prosent", points, scale_max=100,
+    )  # fmt: skip
+
+
+async def all_charts(session: AsyncSession, scope: Scope, now: datetime) -> list[Chart]:
+    return [
+        await time_to_acknowledge(session, scope, now - timedelta(weeks=WEEKS)),
+        await overdue_by_week(session, scope, now),
+        await waiting_days_by_municipality(session, scope, now),
+        await follow_up_share(session, scope, now),
+    ]

@@ -1,0 +1,194 @@
+"""The municipal contact's pages: the inbox (updating by itself) and one task with its
+commands: kvittere, ta imot, avvise eller videresende med begrunnelse, fullføre med notat."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse, Response
+from pydantic import BaseModel, ValidationError
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+
+from api.auth import policy
+from api.auth.policy import Scope
+from api.deps import SessionDep, TemporalDep
+from api.tasks import service as tasks
+from api.transitions import service as transitions
+from domain.actors import Actor
+from domain.commands import AcceptTask, AcknowledgeTask, CompleteTask, RejectTask
+from domain.lar import AnswerConsultation
+from store import inbox as store_inbox
+from web import queries
+from web.identity import CsrfChecked, WebActor, WebScope, mark_web
+from web.rendering import render
+
+router = APIRouter(dependencies=[Depends(mark_web)], include_in_schema=False)
+
+POLL_SECONDS = 3
+
+DONE = {
+    "kvitter": "Du har kvittert for mottak.",
+    "ta-imot": "Kommunen har tatt imot oppgaven.",
+    "avvis": "Oppgaven er avvist, og begrunnelsen er sendt.",
+    "fullfor": "Oppgaven er fullført.",
+    "lar-svar": "Svaret er sendt til LAR-legen.",
+}
+
+
+async def _inbox_context(actor: Actor, session: SessionDep) -> dict[str, object]:
+    items = await tasks.inbox(session, actor, open_only=True)
+    units = await queries.unit_names(session, [i.task.owner_unit_id for i in items])
+    units |= await queries.unit_names(session, [i.origin_unit_id for i in items])
+    return {"items": items, "units": units}
+
+
+@router.get("/innboks")
+async def inbox(request: Request, actor: WebActor, session: SessionDep) -> Response:
+    context = await _inbox_context(actor, session)
+    context["version"] = await queries.inbox_fingerprint(session, actor.unit_ids)
+    return render(request, "contact/inbox.html", {**context, "poll_seconds": POLL_SECONDS})
+
+
+@router.get("/innboks/versjon")
+async def inbox_version(actor: WebActor, session: SessionDep) -> dict[str, str]:
+    """A fingerprint of the inbox without patient data: the page polls this cheaply and
+    fetches (and audit-logs) the rows only when it changes."""
+    return {"version": await queries.inbox_fingerprint(session, actor.unit_ids)}
+
+
+@router.get("/innboks/rader")
+async def inbox_rows(request: Request, actor: WebActor, session: SessionDep) -> Response:
+    """The inbox's rows alone, for the page's own polling script."""
+    return render(request, "contact/_rows.html", await _inbox_context(actor, session))
+
+
+async def _task_context(scope: Scope, session: SessionDep, task_id: str) -> dict[str, object]:
+    row = await tasks.task_for_command(session, scope.actor, task_id)
+    detail = await transitions.transition_detail(session, scope, row.transition_id)
+    task = next(t for t in detail.tasks if t.id == task_id)
+    patient = await queries.patient_of(session, row.transition_id)
+    transition = await store_inbox.get_transition(session, row.transition_id)
+    return {
+        "task": task,
+        "t": detail,
+        "details": transition.details if transition else {},
+        "patient_name": patient.name if patient else "",
+        "units": await queries.unit_names(session, [detail.origin_unit_id, task.owner_unit_id]),
+        "forward_units": await queries.forward_units(
+            session, detail.municipality_number, task.owner_unit_id
+        ),
+        "errors": {},
+        "error": "",
+        "message": "",
+    }
+
+
+@router.get("/oppgaver/{task_id}")
+async def task_page(
+    request: Request, task_id: str, scope: WebScope, session: SessionDep, utfort: str = ""
+) -> Response:
+    context = await _task_context(scope, session, task_id)
+    context["message"] = DONE.get(utfort, "")
+    return render(request, "contact/task.html", context)
+
+
+async def _run(
+    request: Request, scope: Scope, session: SessionDep, temporal: TemporalDep,
+    task_id: str, update: str, command_of: type[BaseModel], done: str, **fields: object,
+) -> Response:  # fmt: skip
+    actor = scope.actor
+    row = await tasks.task_for_command(session, actor, task_id)
+    try:
+        command = command_of(task_id=task_id, actor=actor, **fields)
+        await tasks.send_command(temporal, row, update, command)
+    except ValidationError:
+        return await _refused(request, scope, session, task_id, {"reason": "Skriv en begrunnelse."})
+    except WorkflowUpdateFailedError as error:
+        cause = error.cause
+        reason = cause.message if isinstance(cause, ApplicationError) else str(error)
+        return await _refused(request, scope, session, task_id, {}, reason)
+    return RedirectResponse(f"/oppgaver/{task_id}?utfort={done}", status_code=303)
+
+
+async def _refused(
+    request: Request, scope: Scope, session: SessionDep, task_id: str,
+    errors: dict[str, str], reason: str = "",
+) -> Response:  # fmt: skip
+    context = await _task_context(scope, session, task_id)
+    context["errors"] = errors
+    context["error"] = reason
+    status = 422 if errors else 409
+    return render(request, "contact/task.html", context, status=status)
+
+
+@router.post("/oppgaver/{task_id}/kvitter", dependencies=[CsrfChecked])
+async def acknowledge(
+    request: Request, task_id: str, scope: WebScope, session: SessionDep, temporal: TemporalDep
+) -> Response:
+    return await _run(
+        request, scope, session, temporal, task_id, "acknowledge", AcknowledgeTask, "kvitter"
+    )
+
+
+@router.post("/oppgaver/{task_id}/ta-imot", dependencies=[CsrfChecked])
+async def accept(
+    request: Request, task_id: str, scope: WebScope, session: SessionDep, temporal: TemporalDep
+) -> Response:
+    return await _run(request, scope, session, temporal, task_id, "accept", AcceptTask, "ta-imot")
+
+
+@router.post("/oppgaver/{task_id}/avvis", dependencies=[CsrfChecked])
+async def reject(
+    request: Request, task_id: str, scope: WebScope, session: SessionDep, temporal: TemporalDep
+) -> Response:
+    form = await request.form()
+    forward_to = str(form.get("forward_to_unit_id") or "") or None
+    return await _run(
+        request, scope, session, temporal, task_id, "reject", RejectTask, "avvis",
+        reason=str(form.get("reason", "")).strip(), forward_to_unit_id=forward_to,
+    )  # fmt: skip
+
+
+@router.post("/oppgaver/{task_id}/fullfor", dependencies=[CsrfChecked])
+async def complete(
+    request: Request, task_id: str, scope: WebScope, session: SessionDep, temporal: TemporalDep
+) -> Response:
+    form = await request.form()
+    note = str(form.get("note", "")).strip() or None
+    return await _run(
+        request, scope, session, temporal, task_id, "complete", CompleteTask, "fullfor", note=note
+    )
+
+
+def _answer_errors(agree: object, comment: str) -> dict[str, str]:
+    errors = {}
+    if agree not in ("ja", "nei"):
+        errors["agree"] = "Velg om kommunen er enig i endringen."
+    if not comment:
+        errors["comment"] = "Skriv en kommentar til LAR-legen."
+    return errors
+
+
+@router.post("/oppgaver/{task_id}/lar-svar", dependencies=[CsrfChecked])
+async def answer_lar_change(
+    request: Request, task_id: str, scope: WebScope, session: SessionDep, temporal: TemporalDep
+) -> Response:
+    """The municipality's LAR contact agrees or objects to a LAR change, with a comment."""
+    row = await tasks.task_for_command(session, scope.actor, task_id)
+    transition = await transitions.get_transition(session, row.transition_id)
+    transitions.require_kind(transition, "lar_change", "an answer")
+    units = await transitions.municipal_unit_ids(session, transition)
+    policy.may_record_for_municipality(scope.actor, units)
+    form = await request.form()
+    comment = str(form.get("comment", "")).strip()
+    errors = _answer_errors(form.get("agree"), comment)
+    if errors:
+        return await _refused(request, scope, session, task_id, errors)
+    command = AnswerConsultation(actor=scope.actor, agree=form["agree"] == "ja", comment=comment)
+    try:
+        await transitions.send_for_task(temporal, transition, "answer", command)
+    except WorkflowUpdateFailedError as error:
+        cause = error.cause
+        reason = cause.message if isinstance(cause, ApplicationError) else str(error)
+        return await _refused(request, scope, session, task_id, {}, reason)
+    return RedirectResponse(f"/oppgaver/{task_id}?utfort=lar-svar", status_code=303)

@@ -1,0 +1,171 @@
+"""Sign-in and sign-out. The development sign-in lists directory users (the same ones
+`overgang token` knows) and exists only while no OpenID Connect issuer is configured."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+
+import httpx
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.deps import SessionDep, SettingsDep
+from api.errors import Problem
+from overgang.settings import Settings
+from store import directory, directory_admin
+from store.tables import Membership, Person, Unit
+from web import oidc, sessions
+from web.errors import error_page
+from web.identity import CsrfChecked, SignInRequired, mark_web, web_actor
+from web.rendering import render
+
+log = logging.getLogger(__name__)
+router = APIRouter(dependencies=[Depends(mark_web)], include_in_schema=False)
+
+ROLE_LABELS = {
+    "discharge_coordinator": "Utskrivningskoordinator",
+    "lar_consultant": "LAR-konsulent",
+    "lar_physician": "LAR-lege",
+    "municipal_contact": "Kontaktperson i kommunen",
+    "leader": "Leder",
+    "administrator": "Systemforvalter",
+}
+MAX_LISTED = 200
+
+
+def start_page_for(roles: frozenset[str]) -> str:
+    if "discharge_coordinator" in roles or "lar_consultant" in roles:
+        return "/koordinator"
+    if "municipal_contact" in roles:
+        return "/innboks"
+    if "leader" in roles:
+        return "/leder"
+    return "/logg-inn"
+
+
+def safe_next(target: str | None) -> str | None:
+    """Only our own paths: never redirect to another site after sign-in."""
+    if target and target.startswith("/") and not target.startswith("//"):
+        return target
+    return None
+
+
+async def directory_users(session: AsyncSession, query: str) -> list[tuple[Person, list[str]]]:
+    statement = select(Person).order_by(Person.name, Person.id).limit(MAX_LISTED)
+    if query:
+        pattern = f"%{query}%"
+        statement = statement.where(or_(Person.name.ilike(pattern), Person.id.ilike(pattern)))
+    people = list(await session.scalars(statement))
+    units = await session.execute(
+        select(Membership.person_id, Unit.name)
+        .join(Unit, Unit.id == Membership.unit_id)
+        .where(Membership.person_id.in_([p.id for p in people]))
+    )
+    names: dict[str, list[str]] = {}
+    for person_id, unit_name in units:
+        names.setdefault(person_id, []).append(unit_name)
+    return [(p, sorted(names.get(p.id, []))) for p in people]
+
+
+@router.get("/")
+async def home(request: Request, session: SessionDep) -> Response:
+    try:
+        actor = await web_actor(request, session)
+    except SignInRequired:
+        return RedirectResponse("/logg-inn", status_code=303)
+    return RedirectResponse(start_page_for(frozenset(r.value for r in actor.roles)), 303)
+
+
+@router.get("/logg-inn")
+async def sign_in_page(
+    request: Request, session: SessionDep, settings: SettingsDep, q: str = "", neste: str = ""
+) -> Response:
+    if settings.oidc_issuer:
+        context = {"issuer": settings.oidc_issuer, "neste": safe_next(neste) or ""}
+        return render(request, "signin_oidc.html", context)
+    users = await directory_users(session, q.strip())
+    return render(
+        request,
+        "signin.html",
+        {"users": users, "q": q, "neste": safe_next(neste) or "", "role_labels": ROLE_LABELS},
+    )
+
+
+@router.post("/logg-inn", dependencies=[CsrfChecked])
+async def sign_in(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    person_id: Annotated[str, Form()],
+    neste: Annotated[str, Form()] = "",
+) -> Response:
+    if settings.oidc_issuer:
+        return error_page(request, 403, "Innlogging skjer hos identitetsleverandøren.")
+    person = await session.get(Person, person_id)
+    if person is None:
+        return error_page(request, 404, f"Fant ingen bruker {person_id} i katalogen.")
+    target = safe_next(neste) or start_page_for(frozenset(person.roles))
+    response = RedirectResponse(target, status_code=303)
+    sessions.save(request, response, sessions.current_session(request).signed_in_as(person.id))
+    return response
+
+
+@router.post("/logg-ut", dependencies=[CsrfChecked])
+async def sign_out(request: Request) -> Response:
+    response = RedirectResponse("/logg-inn", status_code=303)
+    sessions.clear(response)
+    return response
+
+
+def _callback_url(request: Request, settings: Settings) -> str:
+    base = settings.public_base_url or str(request.base_url)
+    return base.rstrip("/") + "/logg-inn/callback"
+
+
+def _oidc(request: Request) -> oidc.OidcClient:
+    client: oidc.OidcClient | None = getattr(request.app.state, "web_oidc", None)
+    if client is None:
+        raise Problem(404, "Not found", "no OpenID Connect issuer is configured")
+    return client
+
+
+@router.get("/logg-inn/oidc")
+async def start_oidc(request: Request, settings: SettingsDep, neste: str = "") -> Response:
+    """Send the browser to the issuer, remembering state, nonce and the PKCE verifier."""
+    pending = oidc.PendingSignIn.new(safe_next(neste) or "/")
+    try:
+        target = await _oidc(request).authorization_url(pending, _callback_url(request, settings))
+    except (oidc.SignInFailed, httpx.HTTPError) as error:
+        log.warning("OIDC sign-in could not start: %s", error)
+        return error_page(request, 503, "Identitetsleverandøren svarer ikke. Prøv igjen om litt.")
+    response = RedirectResponse(target, status_code=303)
+    session = sessions.current_session(request).with_oidc_state(pending.encode())
+    sessions.save(request, response, session)
+    return response
+
+
+@router.get("/logg-inn/callback")
+async def oidc_callback(
+    request: Request, session: SessionDep, settings: SettingsDep,
+    code: str = "", state: str = "", error: str = "",
+) -> Response:  # fmt: skip
+    pending = oidc.PendingSignIn.decode(sessions.current_session(request).oidc_state)
+    if error or pending is None or not code or state != pending.state:
+        return error_page(request, 400, "Innloggingen ble avbrutt eller er utløpt. Prøv igjen.")
+    try:
+        claims = await _oidc(request).redeem(code, pending, _callback_url(request, settings))
+    except (oidc.SignInFailed, httpx.HTTPError) as failure:
+        log.warning("OIDC sign-in refused: %s", failure)
+        return error_page(request, 401, "Innloggingen kunne ikke bekreftes. Prøv igjen.")
+    person = await directory.get_person(session, str(claims["sub"]))
+    hpr = oidc.hpr_number_of(claims)
+    if person is None and hpr:
+        person = await directory_admin.person_by_hpr(session, hpr)
+    if person is None:
+        return error_page(request, 403, "Du er ikke registrert som bruker av overgang.")
+    response = RedirectResponse(pending.next_path, status_code=303)
+    sessions.save(request, response, sessions.current_session(request).signed_in_as(person.id))
+    return response
