@@ -8,9 +8,19 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from temporalio.client import Client
 
-from api import errors, health
+import web
+from api import errors, health, metrics
+from api.absences.routes import router as absences_router
+from api.audit import refusals
+from api.audit.routes import router as audit_router
 from api.auth.tokens import TokenVerifier
+from api.directory.routes import router as directory_router
 from api.discharges.routes import router as discharges_router
+from api.fhir.routes import router as fhir_router
+from api.lar_changes.routes import router as lar_changes_router
+from api.notifications.routes import router as notifications_router
+from api.policies.routes import router as policies_router
+from api.portfolio_transfers.routes import router as portfolio_transfers_router
 from api.tasks.routes import router as tasks_router
 from api.transitions.routes import router as transitions_router
 from overgang.settings import Settings
@@ -45,6 +55,15 @@ def create_app(
     errors.install(app)
     for router in (health.router, discharges_router, tasks_router, transitions_router):
         app.include_router(router)
+    for router in (policies_router, absences_router, notifications_router):
+        app.include_router(router)
+    for router in (audit_router, directory_router, fhir_router):
+        app.include_router(router)
+    for router in (lar_changes_router, portfolio_transfers_router):
+        app.include_router(router)
+    refusals.install(app)
+    metrics.install(app)
+    web.mount(app)  # the pages for people (web/), after the API's error handlers
     return app
 
 

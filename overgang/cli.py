@@ -108,6 +108,12 @@ def _cmd_token(settings: Settings, args: argparse.Namespace) -> None:
     print(DevelopmentIssuer(settings).mint(found[0], hpr_number=found[1]))
 
 
+def _cmd_audit(settings: Settings, args: argparse.Namespace) -> None:
+    from overgang.audit_verify import verify_command
+
+    sys.exit(verify_command(settings))
+
+
 COMMANDS: dict[str, tuple[str, Callable[[Settings, argparse.Namespace], None]]] = {
     "up": ("start the whole system (embedded PostgreSQL and Temporal unless configured)", _cmd_up),
     "worker": ("run only the Temporal worker", _cmd_worker),
@@ -115,6 +121,7 @@ COMMANDS: dict[str, tuple[str, Callable[[Settings, argparse.Namespace], None]]] 
     "migrate": ("apply database migrations", _cmd_migrate),
     "demo": ("load the demo directory (municipalities, units, people, policies)", _cmd_demo),
     "token": ("print a development token for a directory user", _cmd_token),
+    "audit": ("`audit verify`: check the audit log's hash chain", _cmd_audit),
 }
 
 
@@ -125,6 +132,8 @@ def parser() -> argparse.ArgumentParser:
         sub = subcommands.add_parser(name, help=help_text)
         if name == "token":
             sub.add_argument("user_id", help="a person id from the directory")
+        if name == "audit":
+            sub.add_argument("action", choices=["verify"], help="verify: walk the hash chain")
     return root
 
 

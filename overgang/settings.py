@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import os
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -80,11 +81,36 @@ class Settings(BaseSettings):
     oidc_issuer: str | None = None
     oidc_audience: str = "overgang"
     oidc_jwks_url: str | None = None
+    # The web pages sign people in at the issuer (authorization code flow with PKCE).
+    oidc_client_id: str | None = None
+    oidc_client_secret: SecretStr | None = None
+
+    # Periods of the cooperation agreement (samarbeidsavtale), frozen into each discharge when
+    # it starts. Defaults from domain.md; tests shorten them to seconds.
+    follow_up_within: timedelta = Field(
+        default=timedelta(days=7), description="First contact after discharge (quality target)."
+    )
+    waiting_day_length: timedelta = Field(
+        default=timedelta(days=1), description="One overliggedøgn; shorter only in tests."
+    )
+    housing_lead_time: timedelta = Field(
+        default=timedelta(weeks=8), description="Start housing handovers this long before."
+    )
+
+    # Signs the web pages' session cookies. Unset in development: a random key is kept under
+    # state_dir (see web.sessions); required in production.
+    session_secret: SecretStr | None = None
 
     # SMTP for e-mail notifications.
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 1025
     smtp_sender: str = "overgang@localhost"
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_start_tls: bool = Field(default=False, description="Upgrade the SMTP connection.")
+    smtp_timeout_seconds: float = 10.0
+    # Webhooks to units' systems (EPJ, chat): how long one delivery may take.
+    webhook_timeout_seconds: float = 10.0
 
     @model_validator(mode="after")
     def _refuse_development_secrets(self) -> Settings:
@@ -94,6 +120,8 @@ class Settings(BaseSettings):
                 raise ValueError("OVERGANG_CODEC_KEYS must be set to real keys in production")
             if self.oidc_issuer is None:
                 raise ValueError("OVERGANG_OIDC_ISSUER must be set in production")
+            if self.session_secret is None:
+                raise ValueError("OVERGANG_SESSION_SECRET must be set in production")
         if self.codec_active_key not in self.codec_keys:
             raise ValueError(f"codec_active_key {self.codec_active_key!r} is not in codec_keys")
         return self

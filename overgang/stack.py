@@ -7,9 +7,11 @@ configured; then the migrations, the worker and the API run in this one process.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import sys
 import time
+from collections.abc import Iterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 
@@ -86,6 +88,7 @@ def _print_ready(settings: Settings, services: Services, seconds: float) -> None
     base = f"http://{settings.api_host}:{settings.api_port}"
     ui = services.temporal_server.ui_url if services.temporal_server else None
     print(f"\novergang is ready in {seconds:.1f} s", flush=True)
+    print(f"  Web pages:    {base}/  (sign in as a demo user after `overgang demo`)")
     print(f"  API:          {base}/api/v1")
     print(f"  OpenAPI docs: {base}/docs")
     if ui:
@@ -122,15 +125,21 @@ async def up(settings: Settings) -> None:
     print("overgang stopped.", flush=True)
 
 
+class _ApiServer(uvicorn.Server):
+    """uvicorn without its own signal handling: `up` stops every part, in order, itself."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
 def _api_server(settings: Settings, db: Database, client: Client) -> uvicorn.Server:
     app = create_app(settings, database_url=db.url)
     attach(app, db, client)
     config = uvicorn.Config(
         app, host=settings.api_host, port=settings.api_port, log_level="warning"
     )
-    server = uvicorn.Server(config)
-    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]  # we handle them
-    return server
+    return _ApiServer(config)
 
 
 async def _serve(worker: Worker, server: uvicorn.Server, on_ready: object) -> None:

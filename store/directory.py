@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.calendar import OfficeHours
 from domain.escalation import EscalationLevel, EscalationPolicy
+from store import absences
 from store.tables import EscalationPolicyRow, Membership, Municipality, Person, Unit
 
 
@@ -29,9 +33,14 @@ async def unit_ids_of(session: AsyncSession, person_id: str) -> set[str]:
     return set(rows)
 
 
-async def acting_unit_ids(session: AsyncSession, person_id: str) -> set[str]:
-    """The units a person acts for now: their own (substitutions are added by absences)."""
-    return await unit_ids_of(session, person_id)
+async def acting_unit_ids(
+    session: AsyncSession, person_id: str, at: datetime | None = None
+) -> set[str]:
+    """The units a person acts for now: their own, and those of people they stand in for."""
+    units = await unit_ids_of(session, person_id)
+    for absent_id in await absences.stood_in_for(session, person_id, at or datetime.now(UTC)):
+        units |= await unit_ids_of(session, absent_id)
+    return units
 
 
 async def contacts_of(session: AsyncSession, unit_id: str, *, backups: bool) -> list[Person]:
@@ -99,3 +108,25 @@ def policy_snapshot(row: EscalationPolicyRow, unit: Unit | None) -> EscalationPo
         levels=tuple(EscalationLevel.model_validate(level) for level in row.levels),
         hours=policy_snapshot_hours(unit),
     )
+
+
+async def leadership(session: AsyncSession, person_id: str) -> tuple[set[str], set[str]]:
+    """What a person leads: (unit ids, municipality numbers); a municipality's units count."""
+    municipalities = set(
+        await session.scalars(
+            select(Municipality.number).where(Municipality.leader_id == person_id)
+        )
+    )
+    units = set(
+        await session.scalars(
+            select(Unit.id).where(
+                (Unit.leader_id == person_id) | Unit.municipality_number.in_(municipalities)
+            )
+        )
+    )
+    return units, municipalities
+
+
+async def unit_kinds(session: AsyncSession, unit_ids: Iterable[str]) -> dict[str, str]:
+    rows = await session.execute(select(Unit.id, Unit.kind).where(Unit.id.in_(list(unit_ids))))
+    return {unit_id: kind for unit_id, kind in rows}

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from mail_sink import SmtpServer
 from temporalio.client import Client
 from temporalio.worker import Worker
 
 from api.app import attach, create_app
-from factories import DirectoryFactory, Identity
 from overgang.embedded import EmbeddedPostgres, TemporalDevServer, free_port
 from overgang.settings import Settings
 from overgang.temporal_client import connect
@@ -22,6 +22,8 @@ from store.migrate import upgrade_async
 from worker import build_worker
 from workflows.search_attributes import cli_flags
 
+from factories import DirectoryFactory, Identity
+
 
 @pytest.fixture(scope="session")
 def state_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -29,8 +31,22 @@ def state_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def settings(state_dir: Path) -> Settings:
-    return Settings(environment="test", state_dir=state_dir, temporal_task_queue="overgang-test")
+def smtp_server() -> Iterator[SmtpServer]:
+    """A real SMTP server (aiosmtpd) the worker's e-mail channel delivers to."""
+    server = SmtpServer(free_port())
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def settings(state_dir: Path, smtp_server: SmtpServer) -> Settings:
+    return Settings(
+        environment="test",
+        state_dir=state_dir,
+        temporal_task_queue="overgang-test",
+        smtp_port=smtp_server.port,
+    )
 
 
 @pytest.fixture(scope="session")

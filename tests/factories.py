@@ -209,6 +209,15 @@ class DirectoryFactory:
                 )
             )
 
+    async def add_person(self, name: str, roles: list[str], unit_id: str) -> str:
+        """Another person of this test's directory (e.g. a LAR physician, a NAV contact)."""
+        person_id = f"{self.slug}-{name}"
+        async with self.db.transaction() as session:
+            await session.merge(Person(id=person_id, name=name, roles=roles))
+            await session.flush()
+            await session.merge(Membership(person_id=person_id, unit_id=unit_id))
+        return person_id
+
     def headers(self, person_id: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.issuer.mint(person_id)}"}
 

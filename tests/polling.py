@@ -13,7 +13,7 @@ T = TypeVar("T")
 async def eventually(
     probe: Callable[[], Awaitable[T | None]],
     *,
-    timeout: float = 20,
+    timeout: float = 20,  # noqa: ASYNC109 (a poll budget: fail with `what`, not a bare TimeoutError)
     interval: float = 0.2,
     what: str = "condition",
 ) -> T:

@@ -2,8 +2,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header
+from fastapi import APIRouter, Header, Request
 
+from api import idempotency
 from api.deps import ActorDep, SessionDep, SettingsDep, TemporalDep
 from api.discharges import service
 from api.discharges.schemas import DischargeCreate, TransitionStarted
@@ -13,6 +14,7 @@ router = APIRouter(prefix="/api/v1/discharges", tags=["discharges"])
 
 @router.post("", status_code=201, response_model=TransitionStarted)
 async def start_discharge(
+    request: Request,
     body: DischargeCreate,
     actor: ActorDep,
     session: SessionDep,
@@ -20,7 +22,22 @@ async def start_discharge(
     settings: SettingsDep,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> TransitionStarted:
-    """Start utskrivning fra DPS/TSB: the municipality's receiving unit gets an intake task."""
-    return await service.start_discharge(
-        session, temporal, settings.temporal_task_queue, actor, body, idempotency_key
+    """Start utskrivning fra DPS/TSB: the municipality's receiving unit gets an intake task.
+    A retry with the same Idempotency-Key starts nothing and gets the first answer."""
+    return await idempotency.first_answer(
+        request,
+        session,
+        actor,
+        idempotency_key,
+        body,
+        TransitionStarted,
+        lambda: service.start_discharge(
+            session,
+            temporal,
+            settings.temporal_task_queue,
+            actor,
+            body,
+            idempotency_key,
+            timing=service.timing_from(settings),
+        ),
     )

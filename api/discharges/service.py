@@ -10,17 +10,22 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client, WithStartWorkflowOperation
 from temporalio.common import WorkflowIDConflictPolicy
 
+from api.audit import recorder
 from api.auth import policy
 from api.discharges.schemas import DischargeCreate, TransitionStarted
 from api.errors import Problem
 from api.tasks.schemas import TaskPublic
 from domain.actors import Actor
-from domain.discharge import DischargeStart
+from domain.discharge import DischargeStart, DischargeTiming
+from overgang.settings import Settings
 from store import directory, patients
 from workflows.discharge import DischargeInput, DischargeWorkflow, workflow_id_for
 
 OSLO = ZoneInfo("Europe/Oslo")
 RECEIVING_UNIT_KIND = "psykisk_helse_rus"  # for psychiatric patients: the psykisk helsetjeneste
+HOUSING_UNIT_KIND = "housing_office"
+NAV_UNIT_KIND = "nav_office"
+LAR_UNIT_KIND = "lar_contact"  # if none, the receiving unit holds the municipal LAR contact
 IDEMPOTENCY_NAMESPACE = uuid.UUID("5b0c3a52-8f1e-4f7e-9a43-1f4d2f1b7a10")
 
 
@@ -63,6 +68,31 @@ async def _check_request(session: AsyncSession, actor: Actor, body: DischargeCre
     return intake.id
 
 
+def timing_from(settings: Settings) -> DischargeTiming:
+    return DischargeTiming(
+        follow_up_within=settings.follow_up_within,
+        waiting_day=settings.waiting_day_length,
+        housing_lead=settings.housing_lead_time,
+    )
+
+
+async def _unit_id(session: AsyncSession, municipality_number: str, kind: str) -> str | None:
+    unit = await directory.receiving_unit(session, municipality_number, kind)
+    return unit.id if unit else None
+
+
+async def _other_units(
+    session: AsyncSession, municipality_number: str, intake_unit_id: str
+) -> dict[str, str | None]:
+    """The offices that child handovers and the LAR step go to, from the directory."""
+    lar = await _unit_id(session, municipality_number, LAR_UNIT_KIND)
+    return {
+        "housing_unit_id": await _unit_id(session, municipality_number, HOUSING_UNIT_KIND),
+        "nav_unit_id": await _unit_id(session, municipality_number, NAV_UNIT_KIND),
+        "lar_unit_id": lar or intake_unit_id,
+    }
+
+
 async def start_discharge(
     session: AsyncSession,
     temporal: Client,
@@ -70,8 +100,11 @@ async def start_discharge(
     actor: Actor,
     body: DischargeCreate,
     idempotency_key: str | None,
+    *,
+    timing: DischargeTiming | None = None,
 ) -> TransitionStarted:
     intake_unit_id = await _check_request(session, actor, body)
+    units = await _other_units(session, body.municipality_number, intake_unit_id)
     patient_id = await patients.upsert_patient(
         session, fodselsnummer=body.patient.fodselsnummer, name=body.patient.name
     )
@@ -91,6 +124,8 @@ async def start_discharge(
         consents=body.consents,
         relatives=tuple(body.relatives),
         serving_sentence=body.serving_sentence,
+        timing=timing or DischargeTiming(),
+        **units,
     )
     workflow_id = workflow_id_for(transition_id)
     operation = WithStartWorkflowOperation(
@@ -103,6 +138,7 @@ async def start_discharge(
     view = await temporal.execute_update_with_start_workflow(
         DischargeWorkflow.started, start_workflow_operation=operation
     )
+    await recorder.record(session, actor, patient_id=patient_id, transition_id=view.transition_id)
     return TransitionStarted(
         id=view.transition_id,
         workflow_id=workflow_id,

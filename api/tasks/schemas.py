@@ -84,7 +84,9 @@ class InboxItem(BaseModel):
 
     task: TaskPublic
     patient_name: str
-    what_matters: str
+    what_matters: str | None = Field(
+        description="Hva er viktig for deg; null for NAV or housing offices without consent."
+    )
     municipality_number: str
     origin_unit_id: str
 

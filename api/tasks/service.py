@@ -6,22 +6,33 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 
+from api.audit import recorder
 from api.auth import policy
 from api.errors import Problem
 from api.tasks.schemas import InboxItem, TaskPublic
 from domain.actors import Actor
 from domain.tasks import Task
+from store import directory
 from store import inbox as queries
 from store.tables import TaskRow
 
 
 async def inbox(session: AsyncSession, actor: Actor, *, open_only: bool) -> list[InboxItem]:
     rows = await queries.inbox(session, actor.unit_ids, open_only=open_only)
+    kinds = await directory.unit_kinds(session, {task.owner_unit_id for task, _, _ in rows})
+    await recorder.record_reads(
+        session, actor, "inbox.read", ((t.patient_id, t.id) for _, t, _ in rows)
+    )
     return [
         InboxItem(
             task=TaskPublic.from_row(task),
             patient_name=patient.name,
-            what_matters=transition.what_matters,
+            # NAV and the housing office see what matters only with the patient's consent.
+            what_matters=transition.what_matters
+            if policy.sees_health_details(
+                kinds.get(task.owner_unit_id), transition.details.get("consents", {})
+            )
+            else None,
             municipality_number=transition.municipality_number,
             origin_unit_id=transition.origin_unit_id,
         )
@@ -34,6 +45,13 @@ async def task_for_command(session: AsyncSession, actor: Actor, task_id: str) ->
     if row is None:
         raise Problem(404, "Not found", f"no task {task_id}")
     policy.may_act_on_task(actor, row.owner_unit_id)
+    transition = await queries.get_transition(session, row.transition_id)
+    await recorder.record(
+        session,
+        actor,
+        patient_id=transition and transition.patient_id,
+        transition_id=row.transition_id,
+    )
     return row
 
 

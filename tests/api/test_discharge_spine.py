@@ -8,10 +8,11 @@ from typing import Any
 import httpx
 from sqlalchemy import select
 
-from factories import DirectoryFactory, fast_levels
-from polling import eventually
 from store.database import Database
 from store.tables import NotificationRow
+
+from factories import DirectoryFactory, fast_levels
+from polling import eventually
 
 
 async def start_discharge(
@@ -175,3 +176,20 @@ async def test_requests_without_a_token_are_refused(
     response = await app_client.get("/api/v1/tasks")
     assert response.status_code == 401
     assert "Bearer" in response.json()["detail"]
+
+
+async def test_business_hours_policy_sets_a_deadline_inside_office_hours(
+    app_client: httpx.AsyncClient, directory: DirectoryFactory
+) -> None:
+    """The demo's kind of policy: waits in business hours (holidays looked up in the workflow)."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    levels = fast_levels(seconds=4 * 3600)
+    for level in levels:
+        level.update(business_time=True, reach_on_call_now=False)
+    await directory.set_policy(levels, version=2)
+    started = await start_discharge(app_client, directory)
+    due = datetime.fromisoformat(started["tasks"][0]["due_at"]).astimezone(ZoneInfo("Europe/Oslo"))
+    assert due.weekday() < 5
+    assert (8, 0) <= (due.hour, due.minute) <= (15, 30)
