@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from temporalio.client import Client
 
 import web
-from api import errors, health, metrics
+from api import codec, errors, health, metrics
 from api.absences.routes import router as absences_router
 from api.audit import refusals
 from api.audit.routes import router as audit_router
@@ -61,6 +61,7 @@ def create_app(
         app.include_router(router)
     for router in (lar_changes_router, portfolio_transfers_router):
         app.include_router(router)
+    codec.install(app, settings)
     refusals.install(app)
     metrics.install(app)
     web.mount(app)  # the pages for people (web/), after the API's error handlers

@@ -63,6 +63,11 @@ class Settings(BaseSettings):
     temporal_port: int = Field(default=7233, description="Embedded dev server's gRPC port.")
     temporal_ui_port: int = Field(default=8233, description="Embedded dev server's Web UI port.")
 
+    temporal_ui_origin: str | None = Field(
+        default=None,
+        description="Origin of the Temporal Web UI allowed to call /codec (CORS), e.g. "
+        "http://127.0.0.1:8233; `overgang up` sets it for the embedded UI.",
+    )
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     public_base_url: str | None = Field(

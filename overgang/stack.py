@@ -137,7 +137,12 @@ def _api_server(settings: Settings, db: Database, client: Client) -> uvicorn.Ser
     app = create_app(settings, database_url=db.url)
     attach(app, db, client)
     config = uvicorn.Config(
-        app, host=settings.api_host, port=settings.api_port, log_level="warning"
+        app,
+        host=settings.api_host,
+        port=settings.api_port,
+        log_level="warning",
+        # A request that hangs (a worker that does not answer) must not hold up Ctrl-C.
+        timeout_graceful_shutdown=5,
     )
     return _ApiServer(config)
 

@@ -114,14 +114,6 @@ def view_transition(
     raise Forbidden("you are not involved in this transition, and it is outside the units you lead")
 
 
-def may_view_transition(actor: Actor, origin_unit_id: str, task_unit_ids: Iterable[str]) -> None:
-    """Kept for callers without a Scope: involvement only."""
-    require(
-        bool({origin_unit_id, *task_unit_ids} & actor.unit_ids),
-        "you are not involved in this transition",
-    )
-
-
 def view_task(scope: Scope, owner_unit_id: str, origin_unit_id: str, municipality: str) -> str:
     """A single task (e.g. FHIR Task): its owner, the transition's origin, or a leader."""
     return view_transition(scope, origin_unit_id, municipality, [owner_unit_id])

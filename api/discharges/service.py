@@ -15,6 +15,7 @@ from api.auth import policy
 from api.discharges.schemas import DischargeCreate, TransitionStarted
 from api.errors import Problem
 from api.tasks.schemas import TaskPublic
+from api.workflow_start import start_and_wait
 from domain.actors import Actor
 from domain.discharge import DischargeStart, DischargeTiming
 from overgang.settings import Settings
@@ -135,9 +136,7 @@ async def start_discharge(
         task_queue=task_queue,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
     )
-    view = await temporal.execute_update_with_start_workflow(
-        DischargeWorkflow.started, start_workflow_operation=operation
-    )
+    view = await start_and_wait(temporal, DischargeWorkflow.started, operation, workflow_id)
     await recorder.record(session, actor, patient_id=patient_id, transition_id=view.transition_id)
     return TransitionStarted(
         id=view.transition_id,

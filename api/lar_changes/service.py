@@ -18,6 +18,7 @@ from api.errors import Problem
 from api.lar_changes.schemas import LarChangeCreate
 from api.transitions.schemas import TransitionState
 from api.transitions.service import state_of
+from api.workflow_start import start_and_wait
 from domain.actors import Actor
 from domain.lar import LarChangeStart
 from store import directory, patients
@@ -92,8 +93,8 @@ async def start_lar_change(
         task_queue=task_queue,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
     )
-    view = await temporal.execute_update_with_start_workflow(
-        LarPlanChangeWorkflow.started, start_workflow_operation=operation
+    view = await start_and_wait(
+        temporal, LarPlanChangeWorkflow.started, operation, workflow_id_for(transition_id)
     )
     await recorder.record(session, actor, patient_id=patient_id, transition_id=transition_id)
     return state_of(view)

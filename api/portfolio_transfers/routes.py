@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header
 
-from api.deps import ActorDep, SessionDep, SettingsDep, TemporalDep
+from api.deps import ActorDep, ScopeDep, SessionDep, SettingsDep, TemporalDep
 from api.portfolio_transfers import service
 from api.portfolio_transfers.schemas import (
     PortfolioTransferCreate,
@@ -33,7 +33,8 @@ async def transfer_portfolio(
 
 @router.get("/{transfer_id}", response_model=PortfolioTransferProgress)
 async def transfer_progress(
-    transfer_id: str, actor: ActorDep, session: SessionDep
+    transfer_id: str, scope: ScopeDep, session: SessionDep
 ) -> PortfolioTransferProgress:
-    """How far the transfer has come: handovers registered, and their steps' statuses."""
-    return await service.progress(session, actor, transfer_id)
+    """How far the transfer has come: handovers registered, and their steps' statuses.
+    For the units involved, and for leaders of the DPS or the municipality."""
+    return await service.progress(session, scope, transfer_id)

@@ -137,14 +137,19 @@ def _handover(
     )
 
 
-async def progress(session: AsyncSession, actor: Actor, batch_id: str) -> PortfolioTransferProgress:
+async def progress(
+    session: AsyncSession, scope: policy.Scope, batch_id: str
+) -> PortfolioTransferProgress:
     members = await transition_family.batch_members(session, batch_id)
     if not members:
         raise Problem(
             404, "Not found", f"no portfolio transfer {batch_id} (or none registered yet)"
         )
     tasks = await transition_family.tasks_of_many(session, [m.id for m in members])
-    policy.may_view_transition(actor, members[0].origin_unit_id, (t.owner_unit_id for t in tasks))
+    first = members[0]
+    policy.view_transition(
+        scope, first.origin_unit_id, first.municipality_number, (t.owner_unit_id for t in tasks)
+    )
     latest = _latest_task_per_transition(tasks)
     return PortfolioTransferProgress(
         id=batch_id,
