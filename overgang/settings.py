@@ -9,7 +9,6 @@ Build settings with :func:`load_settings`, never at import time, so tests can ma
 from __future__ import annotations
 
 import base64
-import os
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
@@ -155,7 +154,3 @@ class Settings(BaseSettings):
 def load_settings(**overrides: object) -> Settings:
     """Read settings from the environment, with explicit overrides winning."""
     return Settings(**overrides)  # type: ignore[arg-type]
-
-
-def running_under_ci() -> bool:
-    return os.environ.get("CI") == "true"
