@@ -27,9 +27,11 @@ from workflows.handover import HandoverWorkflow
 from workflows.lar_change import LarPlanChangeWorkflow
 
 WORKFLOWS = [DischargeWorkflow, HandoverWorkflow, LarPlanChangeWorkflow]
-# The business calendar's `holidays` loads country modules (and dateutil, whose parser reads
-# time.localtime at import) lazily on first use, inside the sandbox: pass them through. They
-# are deterministic for our use (fixed rules per year). The Replayer uses the same runner.
+# What enters a workflow carries its holidays as data (domain.calendar.frozen_from). This is
+# the safety net for what does not: histories recorded before that, and dates past the frozen
+# years. `holidays` loads country modules (and dateutil, whose parser reads time.localtime
+# at import) lazily, so pass them through, and warm the cache outside the sandbox. The
+# Replayer uses the same runner.
 WORKFLOW_RUNNER = SandboxedWorkflowRunner(
     restrictions=SandboxRestrictions.default.with_passthrough_modules("holidays", "dateutil")
 )

@@ -6,16 +6,12 @@ from datetime import UTC, datetime
 
 from temporalio import activity
 
-from domain.calendar import with_public_holidays
+from domain.calendar import frozen_from
 from domain.default_policy import DEFAULT_POLICY
 from domain.escalation import EscalationPolicy
 from domain.notifications import PolicyQuery
 from store import directory
 from store.database import Database
-
-# A step (a LAR patient's plan, a long stay) can run for years; beyond these the calendar
-# falls back to looking holidays up, which only works outside workflows.
-HOLIDAY_YEARS_AHEAD = 5
 
 
 class DirectoryActivities:
@@ -43,7 +39,5 @@ class DirectoryActivities:
 
 
 def _with_holidays_frozen(policy: EscalationPolicy) -> EscalationPolicy:
-    """Write the public holidays of the years a step can span into the snapshot."""
-    year = datetime.now(UTC).year
-    hours = with_public_holidays(policy.hours, year - 1, year + HOLIDAY_YEARS_AHEAD)
+    hours = frozen_from(policy.hours, datetime.now(UTC).date())
     return policy.model_copy(update={"hours": hours})

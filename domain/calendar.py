@@ -98,6 +98,17 @@ def with_public_holidays(hours: OfficeHours, first_year: int, last_year: int) ->
     )
 
 
+# A step (a LAR patient's plan, a long stay) can run for years; past these the calendar
+# falls back to the `holidays` package, which only the worker's pass-through makes safe.
+FROZEN_YEARS_AHEAD = 5
+
+
+def frozen_from(hours: OfficeHours, today: date) -> OfficeHours:
+    """Office hours with the holidays of the years a step started today can span written in:
+    what enters a workflow carries its calendar as data."""
+    return with_public_holidays(hours, today.year - 1, today.year + FROZEN_YEARS_AHEAD)
+
+
 def _require_aware(*instants: datetime) -> None:
     for instant in instants:
         if instant.tzinfo is None or instant.utcoffset() is None:

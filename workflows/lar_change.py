@@ -108,10 +108,7 @@ class LarPlanChangeWorkflow(TransitionWorkflow):
     async def _begin(self) -> None:
         start = self.state.start
         await self.board.register(self._record())
-        # holidays reads locale and time.localtime when it first loads a year's rules; the
-        # result depends only on the year, so it is deterministic: run it unrestricted.
-        with workflow.unsafe.sandbox_unrestricted():
-            due = answer_deadline(start.effective_date, start.answer_hours)
+        due = answer_deadline(start.effective_date, start.answer_hours)
         await self.board.open_task(TaskKind.LAR_CONSULTATION, start.lar_contact_unit_id, due_at=due)
         self.state.initialized = True
 

@@ -20,6 +20,7 @@ from api.transitions.schemas import TransitionState
 from api.transitions.service import state_of
 from api.workflow_start import start_and_wait
 from domain.actors import Actor
+from domain.calendar import OfficeHours, frozen_from
 from domain.lar import LarChangeStart
 from store import directory, patients
 from workflows.lar_change import LarChangeInput, LarPlanChangeWorkflow, workflow_id_for
@@ -85,6 +86,7 @@ async def start_lar_change(
         proposal=body.proposal,
         effective_date=body.effective_date,
         what_matters=body.what_matters,
+        answer_hours=frozen_from(OfficeHours(), today_in_norway()),
     )
     operation = WithStartWorkflowOperation(
         LarPlanChangeWorkflow.run,
