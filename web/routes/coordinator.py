@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from types import ModuleType
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -64,33 +65,44 @@ async def start_discharge(
 ) -> Response:
     form = await request.form()
     body, errors = discharge_form.parse(form)
-    if body is not None:
-        try:
-            started = await discharges.start_discharge(
-                session, temporal, settings.temporal_task_queue, actor, body,
-                str(form.get("idempotency_key") or uuid.uuid4()),
-            )  # fmt: skip
-        except Problem as problem:
-            if problem.status != 422:
-                raise
-            errors = _service_errors(problem)
-        else:
-            return RedirectResponse(f"/overganger/{started.id}?melding=startet", status_code=303)
+
+    async def start(key: str) -> str:
+        queue = settings.temporal_task_queue
+        started = await discharges.start_discharge(session, temporal, queue, actor, body, key)
+        return started.id
+
+    started_id, errors = await _start_from_form(form, body, errors, start, discharge_form)
+    if started_id:
+        return RedirectResponse(f"/overganger/{started_id}?melding=startet", status_code=303)
     context = await _form_context(request, actor, session, dict(form), errors)
     return render(request, "coordinator/new.html", context, status=422)
 
 
-def _service_errors(
-    problem: Problem,
-    field_of: Callable[[str], str] = discharge_form.field_of,
-    message_for: Callable[[str, str], str] = discharge_form.message_for,
-) -> dict[str, str]:
-    """The service's 422 (names the request's field) as messages at the form's fields."""
-    errors = {}
+async def _start_from_form(
+    form: Any,
+    body: Any,
+    errors: dict[str, str],
+    start: Callable[[str], Awaitable[str]],
+    form_rules: ModuleType,
+) -> tuple[str | None, dict[str, str]]:
+    """Start what a parsed form asks for; the service's 422 (it names the request's field)
+    becomes messages at the form's fields. Returns the new transition's id, or the errors."""
+    if body is None:
+        return None, errors
+    try:
+        return await start(str(form.get("idempotency_key") or uuid.uuid4())), errors
+    except Problem as problem:
+        if problem.status != 422:
+            raise
+        return None, _messages_at_fields(problem, form_rules)
+
+
+def _messages_at_fields(problem: Problem, form_rules: ModuleType) -> dict[str, str]:
+    messages = {}
     for item in problem.extra.get("errors", []):
-        field = field_of(item["field"])
-        errors[field] = message_for(field, item.get("message", ""))
-    return discharge_form.ordered(errors)
+        field = form_rules.field_of(item["field"])
+        messages[field] = form_rules.message_for(field, item.get("message", ""))
+    return form_rules.ordered(messages)
 
 
 async def _lar_context(
@@ -123,17 +135,14 @@ async def start_lar_change(
 ) -> Response:
     form = await request.form()
     body, errors = lar_form.parse(form)
-    if body is not None:
-        try:
-            started = await lar_changes.start_lar_change(
-                session, temporal, settings.temporal_task_queue, actor, body,
-                str(form.get("idempotency_key") or uuid.uuid4()),
-            )  # fmt: skip
-        except Problem as problem:
-            if problem.status != 422:
-                raise
-            errors = _service_errors(problem, lar_form.field_of, lar_form.message_for)
-        else:
-            return RedirectResponse(f"/overganger/{started.id}?melding=lar", status_code=303)
-    context = await _lar_context(actor, session, dict(form), lar_form.ordered(errors))
+
+    async def start(key: str) -> str:
+        queue = settings.temporal_task_queue
+        started = await lar_changes.start_lar_change(session, temporal, queue, actor, body, key)
+        return started.id
+
+    started_id, errors = await _start_from_form(form, body, errors, start, lar_form)
+    if started_id:
+        return RedirectResponse(f"/overganger/{started_id}?melding=lar", status_code=303)
+    context = await _lar_context(actor, session, dict(form), errors)
     return render(request, "coordinator/lar.html", context, status=422)
