@@ -51,10 +51,8 @@ async def answer(
     temporal: TemporalDep,
 ) -> TaskPublic:
     """The municipality's LAR contact agrees or objects, with a comment."""
-    transition = await transitions.get_transition(session, transition_id)
-    transitions.require_kind(transition, LAR_CHANGE, "an answer")
-    policy.may_record_for_municipality(
-        actor, await transitions.municipal_unit_ids(session, transition)
+    transition = await transitions.commanded_by_municipality(
+        session, actor, transition_id, kind=LAR_CHANGE, what="an answer"
     )
     command = AnswerConsultation(actor=actor, agree=body.agree, comment=body.comment)
     return await transitions.send_for_task(temporal, transition, "answer", command)
@@ -69,9 +67,14 @@ async def override(
     temporal: TemporalDep,
 ) -> TransitionState:
     """The LAR physician lets the change take effect without the municipality's answer."""
-    transition = await transitions.get_transition(session, transition_id)
-    transitions.require_kind(transition, LAR_CHANGE, "an override")
-    policy.may_override_lar_consultation(actor, transition.origin_unit_id)
+    transition = await transitions.commanded_by_origin(
+        session,
+        actor,
+        transition_id,
+        kind=LAR_CHANGE,
+        what="an override",
+        rule=policy.may_override_lar_consultation,
+    )
     command = OverrideConsultation(actor=actor, reason=body.reason)
     return await transitions.send(temporal, transition, "override", command)
 
@@ -85,8 +88,13 @@ async def patient_view(
     temporal: TemporalDep,
 ) -> TransitionState:
     """The patient's own view of the change, in their words."""
-    transition = await transitions.get_transition(session, transition_id)
-    transitions.require_kind(transition, LAR_CHANGE, "a patient's view")
-    policy.may_propose_lar_change(actor, transition.origin_unit_id)
+    transition = await transitions.commanded_by_origin(
+        session,
+        actor,
+        transition_id,
+        kind=LAR_CHANGE,
+        what="a patient's view",
+        rule=policy.may_propose_lar_change,
+    )
     command = RecordPatientView(actor=actor, view=body.view)
     return await transitions.send(temporal, transition, "record_patient_view", command)

@@ -4,7 +4,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.auth import policy
 from api.deps import ActorDep, ScopeDep, SessionDep, TemporalDep
 from api.tasks.schemas import TaskPublic
 from api.transitions import listing, service
@@ -77,8 +76,7 @@ async def cancel(
     temporal: TemporalDep,
 ) -> TransitionState:
     """Avmelding: cancel the whole transition with a reason; open steps and children end."""
-    transition = await service.get_transition(session, transition_id)
-    policy.may_drive_transition(actor, transition.origin_unit_id)
+    transition = await service.commanded_by_origin(session, actor, transition_id)
     command = CancelTransition(actor=actor, reason=body.reason)
     return await service.send(temporal, transition, "cancel", command)
 
@@ -92,9 +90,9 @@ async def record_meeting(
     temporal: TemporalDep,
 ) -> TaskPublic:
     """Samarbeidsmøte / ansvarsgruppe held: its date and participants."""
-    transition = await service.get_transition(session, transition_id)
-    service.require_kind(transition, DISCHARGE, "a cooperation meeting")
-    policy.may_drive_transition(actor, transition.origin_unit_id)
+    transition = await service.commanded_by_origin(
+        session, actor, transition_id, kind=DISCHARGE, what="a cooperation meeting"
+    )
     command = RecordMeeting(
         actor=actor, held_on=body.held_on, participants=tuple(body.participants), note=body.note
     )
@@ -110,9 +108,9 @@ async def name_coordinator(
     temporal: TemporalDep,
 ) -> TaskPublic:
     """The municipality names the patient's koordinator (and whether an IP is started)."""
-    transition = await service.get_transition(session, transition_id)
-    service.require_kind(transition, DISCHARGE, "a coordinator")
-    policy.may_record_for_municipality(actor, await service.municipal_unit_ids(session, transition))
+    transition = await service.commanded_by_municipality(
+        session, actor, transition_id, kind=DISCHARGE, what="a coordinator"
+    )
     command = NameCoordinator(
         actor=actor, coordinator_name=body.coordinator_name, individual_plan=body.individual_plan
     )
@@ -124,9 +122,9 @@ async def ready_for_discharge(
     transition_id: str, actor: ActorDep, session: SessionDep, temporal: TemporalDep
 ) -> TransitionState:
     """Utskrivningsklar: from now on each day the municipality is not ready is an overliggedøgn."""
-    transition = await service.get_transition(session, transition_id)
-    service.require_kind(transition, DISCHARGE, "ready for discharge")
-    policy.may_drive_transition(actor, transition.origin_unit_id)
+    transition = await service.commanded_by_origin(
+        session, actor, transition_id, kind=DISCHARGE, what="ready for discharge"
+    )
     return await service.send(temporal, transition, "mark_ready", MarkReady(actor=actor))
 
 
@@ -139,9 +137,9 @@ async def discharged(
     body: DischargedBody | None = None,
 ) -> TransitionState:
     """The patient has left: the municipality's follow-up step starts."""
-    transition = await service.get_transition(session, transition_id)
-    service.require_kind(transition, DISCHARGE, "discharged")
-    policy.may_drive_transition(actor, transition.origin_unit_id)
+    transition = await service.commanded_by_origin(
+        session, actor, transition_id, kind=DISCHARGE, what="discharged"
+    )
     command = MarkDischarged(actor=actor, planned=body.planned if body else True)
     return await service.send(temporal, transition, "mark_discharged", command)
 
@@ -155,9 +153,9 @@ async def first_contact(
     temporal: TemporalDep,
 ) -> TaskPublic:
     """The municipality's first contact with the patient after discharge."""
-    transition = await service.get_transition(session, transition_id)
-    service.require_kind(transition, DISCHARGE, "a first contact")
-    policy.may_record_for_municipality(actor, await service.municipal_unit_ids(session, transition))
+    transition = await service.commanded_by_municipality(
+        session, actor, transition_id, kind=DISCHARGE, what="a first contact"
+    )
     command = RecordFirstContact(actor=actor, contacted_on=body.contacted_on, note=body.note)
     return await service.send_for_task(temporal, transition, "record_first_contact", command)
 
@@ -172,9 +170,9 @@ async def change_discharge_date(
     temporal: TemporalDep,
 ) -> TransitionState:
     """Move the expected discharge date; everyone with an open step is told."""
-    transition = await service.get_transition(session, transition_id)
-    service.require_kind(transition, DISCHARGE, "a discharge date")
-    policy.may_drive_transition(actor, transition.origin_unit_id)
+    transition = await service.commanded_by_origin(
+        session, actor, transition_id, kind=DISCHARGE, what="a discharge date"
+    )
     command = ChangeDischargeDate(
         actor=actor, expected_discharge_date=body.expected_discharge_date, reason=body.reason
     )

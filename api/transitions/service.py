@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
@@ -17,6 +19,7 @@ from api.transitions.schemas import (
     TransitionDetail,
     TransitionState,
 )
+from domain.actors import Actor
 from domain.tasks import Task
 from domain.timeline import EventKind
 from store import directory, transition_family
@@ -104,6 +107,37 @@ def state_of(view: TransitionView) -> TransitionState:
         status=view.status.value,
         tasks=[TaskPublic.from_task(t) for t in view.tasks],
     )
+
+
+OriginRule = Callable[[Actor, str], None]
+
+
+async def commanded_by_origin(
+    session: AsyncSession,
+    actor: Actor,
+    transition_id: str,
+    *,
+    kind: str | None = None,
+    what: str = "",
+    rule: OriginRule = policy.may_drive_transition,
+) -> Transition:
+    """The transition a command from the origin DPS/TSB is about: it exists, is of the kind
+    the command applies to, and `rule` lets the actor drive it from its origin unit."""
+    transition = await get_transition(session, transition_id)
+    if kind is not None:
+        require_kind(transition, kind, what)
+    rule(actor, transition.origin_unit_id)
+    return transition
+
+
+async def commanded_by_municipality(
+    session: AsyncSession, actor: Actor, transition_id: str, *, kind: str, what: str
+) -> Transition:
+    """The transition a municipal recording is about, recorded by a unit holding a step of it."""
+    transition = await get_transition(session, transition_id)
+    require_kind(transition, kind, what)
+    policy.may_record_for_municipality(actor, await municipal_unit_ids(session, transition))
+    return transition
 
 
 def require_kind(transition: Transition, kind: str, command: str) -> None:
