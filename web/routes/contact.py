@@ -9,7 +9,6 @@ from pydantic import BaseModel, ValidationError
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
-from api.auth import policy
 from api.auth.policy import Scope
 from api.deps import SessionDep, TemporalDep
 from api.tasks import service as tasks
@@ -175,10 +174,9 @@ async def answer_lar_change(
 ) -> Response:
     """The municipality's LAR contact agrees or objects to a LAR change, with a comment."""
     row = await tasks.task_for_command(session, scope.actor, task_id)
-    transition = await transitions.get_transition(session, row.transition_id)
-    transitions.require_kind(transition, "lar_change", "an answer")
-    units = await transitions.municipal_unit_ids(session, transition)
-    policy.may_record_for_municipality(scope.actor, units)
+    transition = await transitions.commanded_by_municipality(
+        session, scope.actor, row.transition_id, kind="lar_change", what="an answer"
+    )
     form = await request.form()
     comment = str(form.get("comment", "")).strip()
     errors = _answer_errors(form.get("agree"), comment)

@@ -109,18 +109,14 @@ async def _drive(
     return RedirectResponse(f"/overganger/{transition_id}?melding={done}", status_code=303)
 
 
-async def _coordinator_transition(session: SessionDep, actor: Actor, transition_id: str) -> None:
-    transition = await transitions.get_transition(session, transition_id)
-    transitions.require_kind(transition, DISCHARGE, "this command")
-    policy.may_drive_transition(actor, transition.origin_unit_id)
-
-
 @router.post("/overganger/{transition_id}/utskrivningsklar", dependencies=[CsrfChecked])
 async def mark_ready(
     request: Request, transition_id: str, scope: WebScope, session: SessionDep,
     temporal: TemporalDep,
 ) -> Response:  # fmt: skip
-    await _coordinator_transition(session, scope.actor, transition_id)
+    await transitions.commanded_by_origin(
+        session, scope.actor, transition_id, kind=DISCHARGE, what="this command"
+    )
     command = MarkReady(actor=scope.actor)
     return await _drive(
         request, scope, session, temporal, transition_id, "mark_ready", command, "klar"
@@ -132,7 +128,9 @@ async def mark_discharged(
     request: Request, transition_id: str, scope: WebScope, session: SessionDep,
     temporal: TemporalDep,
 ) -> Response:  # fmt: skip
-    await _coordinator_transition(session, scope.actor, transition_id)
+    await transitions.commanded_by_origin(
+        session, scope.actor, transition_id, kind=DISCHARGE, what="this command"
+    )
     form = await request.form()
     command = MarkDischarged(actor=scope.actor, planned=form.get("planned") != "nei")
     return await _drive(
@@ -145,8 +143,7 @@ async def cancel(
     request: Request, transition_id: str, scope: WebScope, session: SessionDep,
     temporal: TemporalDep,
 ) -> Response:  # fmt: skip
-    transition = await transitions.get_transition(session, transition_id)
-    policy.may_drive_transition(scope.actor, transition.origin_unit_id)
+    await transitions.commanded_by_origin(session, scope.actor, transition_id)
     reason = str((await request.form()).get("reason", "")).strip()
     if not reason:
         errors = {"reason": "Skriv hvorfor overgangen avmeldes."}
@@ -162,10 +159,9 @@ async def first_contact(
     request: Request, transition_id: str, scope: WebScope, session: SessionDep,
     temporal: TemporalDep,
 ) -> Response:  # fmt: skip
-    transition = await transitions.get_transition(session, transition_id)
-    transitions.require_kind(transition, DISCHARGE, "a first contact")
-    units = await transitions.municipal_unit_ids(session, transition)
-    policy.may_record_for_municipality(scope.actor, units)
+    transition = await transitions.commanded_by_municipality(
+        session, scope.actor, transition_id, kind=DISCHARGE, what="a first contact"
+    )
     form = await request.form()
     try:
         command = RecordFirstContact(
