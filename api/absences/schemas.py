@@ -36,12 +36,4 @@ class AbsencePublic(BaseModel):
 
     @classmethod
     def from_row(cls, row: AbsenceRow) -> AbsencePublic:
-        return cls(
-            id=row.id,
-            person_id=row.person_id,
-            starts_at=row.starts_at,
-            ends_at=row.ends_at,
-            substitute_id=row.substitute_id,
-            reason=row.reason,
-            created_by=row.created_by,
-        )
+        return cls.model_validate(row, from_attributes=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Self
 
 from pydantic import BaseModel, Field
 
@@ -68,15 +68,8 @@ class AccessLogEntry(BaseModel):
     transition_id: str | None = None
 
     @classmethod
-    def from_row(cls, row: AuditRow) -> AccessLogEntry:
-        return cls(
-            at=row.at,
-            actor_id=row.actor_id,
-            action=row.action,
-            purpose=row.purpose,
-            outcome=row.outcome,
-            transition_id=row.transition_id,
-        )
+    def from_row(cls, row: AuditRow) -> Self:
+        return cls.model_validate(row, from_attributes=True)
 
 
 class AuditLogEntry(AccessLogEntry):
@@ -85,19 +78,3 @@ class AuditLogEntry(AccessLogEntry):
     patient_id: str | None = None
     reason: str | None = None
     hash: str
-
-    @classmethod
-    def from_row(cls, row: AuditRow) -> AuditLogEntry:
-        return cls(
-            id=row.id,
-            at=row.at,
-            actor_id=row.actor_id,
-            action=row.action,
-            resource=row.resource,
-            purpose=row.purpose,
-            outcome=row.outcome,
-            reason=row.reason,
-            patient_id=row.patient_id,
-            transition_id=row.transition_id,
-            hash=row.hash,
-        )

@@ -49,15 +49,7 @@ class UnitPublic(UnitWrite):
 
     @classmethod
     def from_row(cls, row: Unit) -> UnitPublic:
-        return cls(
-            id=row.id,
-            name=row.name,
-            kind=row.kind,
-            municipality_number=row.municipality_number,
-            her_id=row.her_id,
-            leader_id=row.leader_id,
-            email=row.email,
-        )
+        return cls.model_validate(row, from_attributes=True)
 
 
 class MembershipIn(BaseModel):

@@ -20,12 +20,4 @@ class NotificationPublic(BaseModel):
 
     @classmethod
     def from_row(cls, row: NotificationRow) -> NotificationPublic:
-        return cls(
-            id=row.id,
-            transition_id=row.transition_id,
-            task_id=row.task_id,
-            reason=row.reason,
-            level=row.level,
-            created_at=row.created_at,
-            read_at=row.read_at,
-        )
+        return cls.model_validate(row, from_attributes=True)
