@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import httpx
+
 from api.auth.tokens import DevelopmentIssuer
 from domain.escalation import Channel, EscalationLevel, Recipient
 from overgang.settings import Settings
@@ -231,3 +233,16 @@ class DirectoryFactory:
         }
         body.update(overrides)
         return body
+
+
+async def start_discharge(
+    http: httpx.AsyncClient, directory: DirectoryFactory, **overrides: Any
+) -> dict[str, Any]:
+    """Start a discharge through the API as the test's coordinator; the 201 answer's body."""
+    response = await http.post(
+        "/api/v1/discharges",
+        json=directory.discharge_body(**overrides),
+        headers=directory.headers(directory.identity.coordinator),
+    )
+    assert response.status_code == 201, response.text
+    return response.json()  # type: ignore[no-any-return]

@@ -23,20 +23,10 @@ from store.audit import APPEND_LOCK_KEY, AuditRow
 from store.database import Database
 from store.tables import Transition
 
-from factories import DirectoryFactory, fast_levels
+from factories import DirectoryFactory, fast_levels, start_discharge
 from polling import eventually
 
 ACK = "POST /api/v1/tasks/{task_id}/acknowledge"
-
-
-async def _start(http: httpx.AsyncClient, directory: DirectoryFactory) -> dict[str, Any]:
-    response = await http.post(
-        "/api/v1/discharges",
-        json=directory.discharge_body(),
-        headers=directory.headers(directory.identity.coordinator),
-    )
-    assert response.status_code == 201, response.text
-    return response.json()
 
 
 async def _patient_of(db: Database, transition_id: str) -> str:
@@ -87,7 +77,7 @@ async def _tampering(db: Database) -> AsyncIterator[AsyncSession]:
 async def test_commands_and_reads_are_audited_with_patient_and_purpose(
     app_client: httpx.AsyncClient, directory: DirectoryFactory, db: Database
 ) -> None:
-    started = await _start(app_client, directory)
+    started = await start_discharge(app_client, directory)
     patient_id = await _patient_of(db, started["id"])
     identity = directory.identity
     contact = directory.headers(identity.contact)
@@ -116,7 +106,7 @@ async def test_a_refused_command_leaves_no_ok_row(
     app_client: httpx.AsyncClient, directory: DirectoryFactory, db: Database
 ) -> None:
     """The row is written in the request's transaction: no effect, no 'ok' row."""
-    started = await _start(app_client, directory)
+    started = await start_discharge(app_client, directory)
     task_id = started["tasks"][0]["id"]
     contact = directory.headers(directory.identity.contact)
     assert (
@@ -131,7 +121,7 @@ async def test_a_refused_command_leaves_no_ok_row(
 async def test_access_log_shows_who_read_when_and_why(
     app_client: httpx.AsyncClient, directory: DirectoryFactory, db: Database
 ) -> None:
-    started = await _start(app_client, directory)
+    started = await start_discharge(app_client, directory)
     patient_id = await _patient_of(db, started["id"])
     leader = {
         **directory.headers(directory.identity.municipal_leader),
@@ -158,7 +148,7 @@ async def test_access_log_shows_who_read_when_and_why(
 async def test_concurrent_appends_make_one_chain(
     app_client: httpx.AsyncClient, directory: DirectoryFactory, db: Database
 ) -> None:
-    await _start(app_client, directory)
+    await start_discharge(app_client, directory)
     contact = directory.headers(directory.identity.contact)
     answers = await asyncio.gather(
         *(app_client.get("/api/v1/tasks", headers=contact) for _ in range(12))
@@ -194,7 +184,7 @@ async def test_verify_finds_an_edited_row(
     database_url: str,
     state_dir: Path,
 ) -> None:
-    await _start(app_client, directory)
+    await start_discharge(app_client, directory)
     intact = _verify_cli(database_url, state_dir)
     assert intact.returncode == 0, intact.stdout + intact.stderr
     assert "intact" in intact.stdout
@@ -225,8 +215,8 @@ async def test_verify_finds_a_deleted_row(
     database_url: str,
     state_dir: Path,
 ) -> None:
-    await _start(app_client, directory)
-    await _start(app_client, directory)
+    await start_discharge(app_client, directory)
+    await start_discharge(app_client, directory)
     victim = (await _rows(db, actor_id=directory.identity.coordinator))[0]
     columns = {c.name: getattr(victim, c.name) for c in AuditRow.__table__.columns}
     async with _tampering(db) as session:
@@ -246,7 +236,7 @@ async def test_stalled_report_and_event_feed_show_an_escalated_transition(
     app_client: httpx.AsyncClient, directory: DirectoryFactory
 ) -> None:
     await directory.set_policy(fast_levels(seconds=1.5), version=2)
-    started = await _start(app_client, directory)
+    started = await start_discharge(app_client, directory)
     leader = directory.headers(directory.identity.municipal_leader)
 
     async def stalled() -> dict[str, Any] | None:

@@ -11,20 +11,8 @@ from sqlalchemy import select
 from store.database import Database
 from store.tables import NotificationRow
 
-from factories import DirectoryFactory, fast_levels
+from factories import DirectoryFactory, fast_levels, start_discharge
 from polling import eventually
-
-
-async def start_discharge(
-    http: httpx.AsyncClient, directory: DirectoryFactory, **overrides: Any
-) -> dict[str, Any]:
-    response = await http.post(
-        "/api/v1/discharges",
-        json=directory.discharge_body(**overrides),
-        headers=directory.headers(directory.identity.coordinator),
-    )
-    assert response.status_code == 201, response.text
-    return response.json()
 
 
 async def test_start_inbox_acknowledge_and_see_state(

@@ -24,7 +24,7 @@ from domain.escalation import Channel, EscalationLevel, Recipient
 from store.database import Database
 from store.tables import NotificationRow
 
-from factories import DirectoryFactory
+from factories import DirectoryFactory, start_discharge
 from polling import eventually
 
 TIMELINE_FILE = Path(__file__).resolve().parents[2] / "test-output" / "escalation-timeline.json"
@@ -60,16 +60,6 @@ def webhook_receiver() -> Iterator[WebhookReceiver]:
     receiver.start()
     yield receiver
     receiver.stop()
-
-
-async def start_discharge(
-    http: httpx.AsyncClient, directory: DirectoryFactory, body: dict[str, Any]
-) -> dict[str, Any]:
-    response = await http.post(
-        "/api/v1/discharges", json=body, headers=directory.headers(directory.identity.coordinator)
-    )
-    assert response.status_code == 201, response.text
-    return response.json()
 
 
 async def transition(
@@ -121,7 +111,7 @@ async def test_unacknowledged_handover_escalates_through_every_level(
     await make_reachable(db, directory, webhook_receiver.url, WEBHOOK_SECRET)
     await directory.set_policy(journey_levels(), version=2)
     body = directory.discharge_body()
-    started = await start_discharge(app_client, directory, body)
+    started = await start_discharge(app_client, directory, **body)
     task_id = started["tasks"][0]["id"]
 
     async def last_level_reminded() -> dict[str, Any] | None:
@@ -250,7 +240,7 @@ async def test_acknowledgement_at_a_middle_level_stops_escalation(
     who = directory.identity
     await make_reachable(db, directory, webhook_receiver.url, WEBHOOK_SECRET)
     await directory.set_policy(journey_levels(), version=2)
-    started = await start_discharge(app_client, directory, directory.discharge_body())
+    started = await start_discharge(app_client, directory)
     task_id = started["tasks"][0]["id"]
 
     async def at_level_one() -> bool:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import httpx
 from sqlalchemy import select
@@ -12,7 +11,7 @@ from domain.escalation import Channel, EscalationLevel, Recipient
 from store.database import Database
 from store.tables import Person, TaskRow
 
-from factories import DirectoryFactory
+from factories import DirectoryFactory, start_discharge
 from polling import eventually
 
 ONE_HOUR_LEVEL = EscalationLevel(
@@ -29,16 +28,6 @@ async def add_administrator(db: Database, directory: DirectoryFactory) -> dict[s
     async with db.transaction() as session:
         await session.merge(Person(id=admin_id, name="Ada Admin", roles=["administrator"]))
     return directory.headers(admin_id)
-
-
-async def start_discharge(http: httpx.AsyncClient, directory: DirectoryFactory) -> dict[str, Any]:
-    response = await http.post(
-        "/api/v1/discharges",
-        json=directory.discharge_body(),
-        headers=directory.headers(directory.identity.coordinator),
-    )
-    assert response.status_code == 201, response.text
-    return response.json()
 
 
 async def task_row(db: Database, task_id: str) -> TaskRow:

@@ -9,7 +9,6 @@ import json
 import sqlite3
 import uuid
 from pathlib import Path
-from typing import Any
 
 import httpx
 from temporalio.client import Client
@@ -18,20 +17,8 @@ from overgang.embedded import TemporalDevServer
 from overgang.embedded.temporal_server import temporal_binary
 from workflows.discharge import DischargeInput
 
-from factories import DirectoryFactory, fast_levels, make_fodselsnummer
+from factories import DirectoryFactory, fast_levels, make_fodselsnummer, start_discharge
 from polling import eventually
-
-
-async def start_discharge(
-    http: httpx.AsyncClient, directory: DirectoryFactory, **overrides: Any
-) -> dict[str, Any]:
-    response = await http.post(
-        "/api/v1/discharges",
-        json=directory.discharge_body(**overrides),
-        headers=directory.headers(directory.identity.coordinator),
-    )
-    assert response.status_code == 201, response.text
-    return response.json()
 
 
 def snapshot(db_file: Path, into: Path) -> Path:
