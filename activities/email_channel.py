@@ -25,6 +25,7 @@ TASK_KIND_NO = {
     TaskKind.FOLLOW_UP: "første kontakt etter utskrivning",
     TaskKind.LAR_CONSULTATION: "konsultasjon om LAR-endring",
     TaskKind.LAR_IMPLEMENTATION: "gjennomføring av LAR-endring",
+    TaskKind.HANDOVER: "overføring til kommunal enhet",
 }
 
 REASON_NO = {

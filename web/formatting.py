@@ -25,6 +25,7 @@ TASK_KIND = {
     "follow_up": "Første kontakt etter utskrivning (7 dager)",
     "lar_consultation": "Kommunen konsultert om LAR-endring",
     "lar_implementation": "Utleveringsstedet bekrefter LAR-endring",
+    "handover": "Overføring til kommunal enhet",
 }
 
 TASK_ASK = {
