@@ -20,7 +20,7 @@ from activities.notifications import NotificationActivities
 from activities.read_model import ReadModelActivities
 from activities.webhook_channel import WebhookChannel
 from domain.calendar import norwegian_public_holidays
-from overgang.settings import Settings
+from foundation.settings import Settings
 from store.database import Database
 from workflows.discharge import DischargeWorkflow
 from workflows.handover import HandoverWorkflow

@@ -13,7 +13,7 @@ import aiosmtplib
 
 from domain.notifications import NotificationReason, NotificationRequest
 from domain.tasks import TaskKind
-from overgang.settings import Settings
+from foundation.settings import Settings
 
 TASK_KIND_NO = {
     TaskKind.MUNICIPAL_INTAKE: "kommunens mottak av utskrivningsklar pasient",

@@ -15,7 +15,7 @@ import httpx
 from activities.email_channel import task_link
 from domain.notifications import NotificationRequest
 from domain.webhook_signature import DELIVERY_HEADER, SIGNATURE_HEADER, sign
-from overgang.settings import Settings
+from foundation.settings import Settings
 
 # A receiver that answers these may succeed later; any other 4xx will not.
 RETRYABLE_STATUSES = frozenset({408, 425, 429})

@@ -1,4 +1,5 @@
-"""The FastAPI application: built by a factory from settings, never at import time."""
+"""The HTTP API as a FastAPI application, built by a factory from settings, never at import
+time. The pages (web/) are mounted beside it by the composition root, overgang.app."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from temporalio.client import Client
 
-import web
 from api import codec, errors, health, metrics
 from api.absences.routes import router as absences_router
 from api.audit import refusals
@@ -23,12 +23,12 @@ from api.policies.routes import router as policies_router
 from api.portfolio_transfers.routes import router as portfolio_transfers_router
 from api.tasks.routes import router as tasks_router
 from api.transitions.routes import router as transitions_router
-from overgang.settings import Settings
-from overgang.temporal_client import connect
+from foundation.settings import Settings
+from foundation.temporal_client import connect
 from store.database import Database
 
 
-def create_app(
+def create_api(
     settings: Settings, *, database_url: str, temporal_address: str | None = None
 ) -> FastAPI:
     """An app that opens its database pool and Temporal client when it starts serving."""
@@ -64,7 +64,6 @@ def create_app(
     codec.install(app, settings)
     refusals.install(app)
     metrics.install(app)
-    web.mount(app)  # the pages for people (web/), after the API's error handlers
     return app
 
 

@@ -1,6 +1,6 @@
 """The codec endpoint the Temporal Web UI calls to show workflow payloads to an operator.
 
-Payloads in Temporal are encrypted (overgang/codec.py) and hold health information, so
+Payloads in Temporal are encrypted (foundation/codec.py) and hold health information, so
 decoding them is a read of patient data: administrators only, and every call is audited.
 """
 
@@ -11,11 +11,11 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from api.audit import recorder
 from api.auth import policy
+from api.codec_server import codec_router
 from api.deps import ActorDep, SessionDep
 from domain.actors import Role
-from overgang.codec import build_codec
-from overgang.codec_server import codec_router
-from overgang.settings import Settings
+from foundation.codec import build_codec
+from foundation.settings import Settings
 
 
 async def require_operator(request: Request, actor: ActorDep, session: SessionDep) -> None:

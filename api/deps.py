@@ -17,7 +17,7 @@ from api.auth.policy import Scope
 from api.auth.tokens import InvalidToken, TokenVerifier
 from api.errors import RETRY_AFTER_SECONDS, Problem
 from domain.actors import Actor, Role
-from overgang.settings import Settings
+from foundation.settings import Settings
 from store import directory, directory_admin
 from store.database import Database
 

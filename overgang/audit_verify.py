@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from overgang.settings import Settings
+from foundation.settings import Settings
 from store import audit
 from store.database import Database
 

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import uvicorn
 
-from overgang.settings import Settings, load_settings
+from foundation.settings import Settings, load_settings
 
 
 def _cmd_up(settings: Settings, args: argparse.Namespace) -> None:
@@ -52,8 +52,8 @@ def _cmd_demo(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def _cmd_worker(settings: Settings, args: argparse.Namespace) -> None:
+    from foundation.temporal_client import connect
     from overgang.stack import existing_services
-    from overgang.temporal_client import connect
     from store.database import Database
     from worker import build_worker
 
@@ -73,7 +73,7 @@ def _cmd_worker(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def _cmd_api(settings: Settings, args: argparse.Namespace) -> None:
-    from api.app import create_app
+    from overgang.app import create_app
     from overgang.stack import existing_services
 
     database_url, address = asyncio.run(existing_services(settings))

@@ -19,10 +19,10 @@ import uvicorn
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from api.app import attach, create_app
+from foundation.settings import Settings
+from foundation.temporal_client import connect
+from overgang.app import attach, create_app
 from overgang.embedded import EmbeddedPostgres, TemporalDevServer
-from overgang.settings import Settings
-from overgang.temporal_client import connect
 from store.database import Database
 from store.migrate import upgrade_async
 from worker import build_worker

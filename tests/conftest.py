@@ -13,10 +13,10 @@ from mail_sink import SmtpServer
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from api.app import attach, create_app
+from foundation.settings import Settings
+from foundation.temporal_client import connect
+from overgang.app import attach, create_app
 from overgang.embedded import EmbeddedPostgres, TemporalDevServer, free_port
-from overgang.settings import Settings
-from overgang.temporal_client import connect
 from store.database import Database
 from store.migrate import upgrade_async
 from worker import build_worker

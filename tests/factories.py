@@ -13,7 +13,7 @@ import httpx
 
 from api.auth.tokens import DevelopmentIssuer
 from domain.escalation import Channel, EscalationLevel, Recipient
-from overgang.settings import Settings
+from foundation.settings import Settings
 from store.database import Database
 from store.tables import EscalationPolicyRow, Membership, Municipality, Person, Unit
 

@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 import httpx
 import jwt
 
-from overgang.settings import Settings
+from foundation.settings import Settings
 
 DISCOVERY_PATH = "/.well-known/openid-configuration"
 SCOPES = "openid profile"

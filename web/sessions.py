@@ -19,7 +19,7 @@ from pathlib import Path
 
 from fastapi import Request, Response
 
-from overgang.settings import Settings
+from foundation.settings import Settings
 
 COOKIE_NAME = "overgang_session"
 LIFETIME_SECONDS = 10 * 3600  # one working shift

@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from pydantic import BaseModel
 
-from overgang.settings import Settings
+from foundation.settings import Settings
 
 DEV_ISSUER = "urn:overgang:development-issuer"
 DEV_KEY_ID = "overgang-dev-1"

@@ -18,7 +18,7 @@ from api.tasks.schemas import TaskPublic
 from api.workflow_start import start_and_wait
 from domain.actors import Actor
 from domain.discharge import DischargeStart, DischargeTiming
-from overgang.settings import Settings
+from foundation.settings import Settings
 from store import directory, patients
 from workflows.discharge import DischargeInput, DischargeWorkflow, workflow_id_for
 

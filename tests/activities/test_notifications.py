@@ -21,8 +21,8 @@ from activities.webhook_channel import WebhookChannel
 from domain.escalation import Channel, Recipient
 from domain.notifications import NotificationReason, NotificationRequest
 from domain.tasks import TaskKind
+from foundation.settings import Settings
 from overgang.embedded import free_port
-from overgang.settings import Settings
 from store import absences
 from store import notifications as store
 from store.database import Database

@@ -17,7 +17,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from overgang.settings import Settings
+from foundation.settings import Settings
 from store.audit import AuditRow
 from store.database import Database
 from store.tables import Membership, NotificationRow, Person, TaskRow, Transition

@@ -20,10 +20,10 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy import func, select, update
 from temporalio.client import Client
 
-from api.app import attach, create_app
 from api.auth.tokens import DEV_ISSUER, DEV_KEY_ID, InvalidToken, TokenVerifier
+from foundation.settings import Settings
+from overgang.app import attach, create_app
 from overgang.embedded import free_port
-from overgang.settings import Settings
 from store.database import Database
 from store.tables import Person, Transition
 

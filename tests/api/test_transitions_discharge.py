@@ -14,10 +14,10 @@ from sqlalchemy import select
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from api.app import attach, create_app
 from domain.calendar import BusinessCalendar
 from domain.escalation import EscalationLevel
-from overgang.settings import Settings
+from foundation.settings import Settings
+from overgang.app import attach, create_app
 from store.database import Database
 from store.tables import NotificationRow
 

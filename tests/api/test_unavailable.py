@@ -15,10 +15,10 @@ import pytest
 from sqlalchemy import func, select
 from temporalio.client import Client
 
-from api.app import attach, create_app
+from foundation.settings import Settings
+from foundation.temporal_client import connect
+from overgang.app import attach, create_app
 from overgang.embedded import EmbeddedPostgres, TemporalDevServer, free_port
-from overgang.settings import Settings
-from overgang.temporal_client import connect
 from store.audit import AuditRow
 from store.database import Database
 from store.migrate import upgrade_async

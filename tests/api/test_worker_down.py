@@ -7,8 +7,8 @@ import pytest
 from temporalio.client import Client, WorkflowExecutionStatus
 
 from api import workflow_start
-from api.app import attach, create_app
-from overgang.settings import Settings
+from foundation.settings import Settings
+from overgang.app import attach, create_app
 from store.database import Database
 
 from factories import DirectoryFactory

@@ -12,7 +12,8 @@ from temporalio.api.common.v1 import Payload
 from temporalio.api.failure.v1 import Failure
 from temporalio.exceptions import ApplicationError
 
-from overgang.codec import (
+from api.codec_server import codec_router
+from foundation.codec import (
     ENCODING,
     CodecKeyError,
     EncryptionCodec,
@@ -20,8 +21,7 @@ from overgang.codec import (
     build_codec,
     data_converter,
 )
-from overgang.codec_server import codec_router
-from overgang.settings import load_settings
+from foundation.settings import load_settings
 
 # Looks like health data on purpose: the point is that none of it reaches the history.
 SECRET_TEXT = "Kari Nordmann, fødselsnummer 01019012345, innlagt DPS"

@@ -17,9 +17,9 @@ from starlette.types import ASGIApp
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from api.app import attach, create_app
+from foundation.settings import Settings
+from overgang.app import attach, create_app
 from overgang.embedded import free_port
-from overgang.settings import Settings
 from store.database import Database
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -11,7 +11,7 @@ from pydantic import SecretStr
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from overgang.settings import Settings
+from foundation.settings import Settings
 from store.database import Database
 
 from factories import DirectoryFactory

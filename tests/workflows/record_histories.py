@@ -24,10 +24,10 @@ import httpx
 TESTS = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(TESTS.parent), str(TESTS)]
 
-from api.app import attach, create_app  # noqa: E402
+from foundation.settings import Settings  # noqa: E402
+from foundation.temporal_client import connect  # noqa: E402
+from overgang.app import attach, create_app  # noqa: E402
 from overgang.embedded import EmbeddedPostgres, TemporalDevServer, free_port  # noqa: E402
-from overgang.settings import Settings  # noqa: E402
-from overgang.temporal_client import connect  # noqa: E402
 from store.database import Database  # noqa: E402
 from store.migrate import upgrade_async  # noqa: E402
 from worker import build_worker  # noqa: E402

@@ -15,10 +15,10 @@ import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
-from api.app import attach, create_app
+from foundation.settings import Settings
+from foundation.temporal_client import connect
+from overgang.app import attach, create_app
 from overgang.embedded import TemporalDevServer, free_port
-from overgang.settings import Settings
-from overgang.temporal_client import connect
 from store.database import Database
 from worker import build_worker
 from workflows.search_attributes import cli_flags

@@ -12,8 +12,8 @@ import pytest
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
-from overgang.codec import build_codec, data_converter
-from overgang.settings import Settings
+from foundation.codec import build_codec, data_converter
+from foundation.settings import Settings
 from worker import WORKFLOW_RUNNER, WORKFLOWS, warm_holiday_calendar
 
 HISTORIES = sorted((Path(__file__).resolve().parent / "histories").glob("*.json"))

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import SessionDep, SettingsDep
 from api.errors import Problem
-from overgang.settings import Settings
+from foundation.settings import Settings
 from store import directory, directory_admin
 from store.tables import Membership, Person, Unit
 from web import oidc, sessions

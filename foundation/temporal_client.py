@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from temporalio.client import Client, TLSConfig
 
-from overgang.codec import build_codec, data_converter
-from overgang.settings import Settings
+from foundation.codec import build_codec, data_converter
+from foundation.settings import Settings
 
 
 def _tls(settings: Settings) -> TLSConfig | bool:

@@ -27,7 +27,7 @@ from temporalio.converter import (
 )
 
 if TYPE_CHECKING:
-    from overgang.settings import Settings
+    from foundation.settings import Settings
 
 ENCODING = b"binary/encrypted"
 KEY_ID_METADATA = "encryption-key-id"
