@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from domain.escalation import Channel, Recipient
 from domain.tasks import TaskKind
@@ -43,10 +43,24 @@ class Delivery(BaseModel, frozen=True):
     channel: Channel
     sent_at: datetime | None = None
     on_behalf_of: str | None = None
+    attempts: int = Field(default=1, description="Sends tried before it went out (1 = first).")
+
+
+class DeliveryFailure(BaseModel, frozen=True):
+    """A message that did not go out after the activity's attempts. The workflow puts it on the
+    timeline ("e-post ikke levert") and falls back to the next channel the level has."""
+
+    person_id: str | None
+    unit_id: str | None
+    channel: Channel
+    error: str = Field(description="One line, no patient data: what the server or network said.")
+    attempts: int = 1
 
 
 class NotificationReceipt(BaseModel, frozen=True):
     deliveries: list[Delivery]
+    # New in the receipt: older histories carry receipts without it, so it must default.
+    failures: list[DeliveryFailure] = Field(default_factory=list)
 
 
 class PolicyQuery(BaseModel, frozen=True):
