@@ -17,6 +17,8 @@ from prometheus_client import (
 )
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from activities.delivery import DELIVERY_FAILURES
+
 # The routes that start transitions, by kind; a 201/202 that is not an idempotent replay counts.
 START_ROUTES = {
     "/api/v1/discharges": "discharge",
@@ -46,6 +48,8 @@ class Metrics:
             ["kind"],
             registry=self.registry,
         )
+        # Counted by the worker's notification activity; the same process serves it here.
+        self.registry.register(DELIVERY_FAILURES)
 
     def observe(self, scope: Scope, status: int, seconds: float) -> None:
         route = getattr(scope.get("route"), "path", None) or "unmatched"

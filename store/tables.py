@@ -204,5 +204,17 @@ class NotificationRow(Base):
     created_at: Mapped[datetime] = _ts()
     sent_at: Mapped[datetime | None] = _ts()
     read_at: Mapped[datetime | None] = _ts()
+    # Sends tried (more than one: the receiver may have it twice); failed: given up, and why.
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    failed_at: Mapped[datetime | None] = _ts()
+    error: Mapped[str | None] = mapped_column(String(200))
 
-    __table_args__ = (UniqueConstraint("key", name="uq_notifications_key"),)
+    __table_args__ = (
+        UniqueConstraint("key", name="uq_notifications_key"),
+        Index(
+            "ix_notifications_failed",
+            "failed_at",
+            "id",
+            postgresql_where="failed_at IS NOT NULL AND sent_at IS NULL",
+        ),
+    )
