@@ -10,9 +10,10 @@ from api.deps import ActorDep, SessionDep
 from api.directory import service
 from api.directory.schemas import PersonPublic, PersonWrite, UnitPublic, UnitWrite
 from api.errors import Problem
+from api.idempotency import IdempotentRoute
 from store import directory, directory_admin
 
-router = APIRouter(prefix="/api/v1", tags=["directory"])
+router = APIRouter(prefix="/api/v1", tags=["directory"], route_class=IdempotentRoute)
 Filter = Annotated[str | None, Query(max_length=64)]
 Limit = Annotated[int, Query(ge=1, le=1000)]
 IdPath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")]

@@ -5,10 +5,13 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from api.deps import ActorDep, SessionDep
+from api.idempotency import IdempotentRoute
 from api.notifications import service
 from api.notifications.schemas import DeliveryFailurePage, NotificationPublic
 
-router = APIRouter(prefix="/api/v1/notifications", tags=["notifications"])
+router = APIRouter(
+    prefix="/api/v1/notifications", tags=["notifications"], route_class=IdempotentRoute
+)
 
 
 @router.get("", response_model=list[NotificationPublic])
