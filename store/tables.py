@@ -197,7 +197,10 @@ class NotificationRow(Base):
     person_id: Mapped[str | None] = mapped_column(ForeignKey("people.id"), index=True)
     unit_id: Mapped[str | None] = mapped_column(ForeignKey("units.id"))
     channel: Mapped[str] = mapped_column(String(20))
-    transition_id: Mapped[str] = mapped_column(ForeignKey("transitions.id"))
+    # Deferrable: a rebuild of the read model replaces transitions within one transaction.
+    transition_id: Mapped[str] = mapped_column(
+        ForeignKey("transitions.id", deferrable=True, initially="IMMEDIATE")
+    )
     task_id: Mapped[str | None] = mapped_column(String(36))
     reason: Mapped[str] = mapped_column(String(40))
     level: Mapped[int] = mapped_column(Integer, default=0)
