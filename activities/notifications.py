@@ -198,8 +198,8 @@ class _Sender:
             await self._keep_sent(message, earlier.at)
             return message.delivered(earlier.at, earlier.attempts)
         trouble = self.down.get(message.channel)
-        if trouble is not None:  # the channel did not take this request's last message
-            return await self._keep_failed(message, trouble)
+        if trouble is not None:  # the channel did not take this request's last message:
+            return await self._keep_failed(message, trouble)  # not tried (attempts 0)
         return await self._try(message)
 
     async def _try(self, message: Message) -> Outcome:

@@ -81,6 +81,9 @@ async def test_administrators_page_through_failed_deliveries_newest_first(
     assert newest["error"].startswith("SMTPConnectError") and newest["attempts"] >= 1
     assert newest["failed_at"]
 
+    metrics = (await app_client.get("/metrics")).text
+    assert 'overgang_notification_failures_total{channel="email",reason="unreachable"}' in metrics
+
     contact = directory.headers(directory.identity.contact)
     refused = await app_client.get(url, headers=contact)
     assert refused.status_code == 403
