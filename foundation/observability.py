@@ -1,0 +1,236 @@
+"""Logs and traces fit to operate, for the API and the worker alike.
+
+Logs: one line per record, JSON unless a person reads them at a terminal (always JSON in
+production), each carrying the request, workflow and transition ids where known. No patient
+data belongs in a log; :class:`PatientDataFilter` is the last line of defence that masks what
+slipped through anyway (11-digit numbers, pydantic's echo of input values, SQL parameters).
+
+Traces: OpenTelemetry, exported over OTLP/HTTP where ``OTEL_EXPORTER_OTLP_ENDPOINT`` points
+and off when it is unset. The Temporal client then carries the SDK's ``OpenTelemetryPlugin``,
+so one trace runs from the HTTP request through the workflow and its activities.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+from contextvars import ContextVar
+from datetime import UTC, datetime
+from typing import IO, Any
+
+import temporalio.activity
+import temporalio.workflow
+from opentelemetry import trace
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
+from temporalio.contrib.opentelemetry import (
+    OpenTelemetryPlugin,
+    ReplaySafeTracerProvider,
+    create_tracer_provider,
+)
+from temporalio.plugin import SimplePlugin
+
+from foundation.settings import Settings
+
+REQUEST_ID: ContextVar[str | None] = ContextVar("overgang_request_id", default=None)
+# The fields a line may carry beside its message; nothing else of a record is written out.
+CONTEXT_FIELDS = (
+    "request_id",
+    "workflow_id",
+    "transition_id",
+    "activity",
+    "attempt",
+    "error",
+    "trace_id",
+    "span_id",
+)
+# Workflow ids end in the transition's UUID (discharge-<uuid>, handover-<uuid>, ...).
+TRAILING_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+# A fødselsnummer or D-number: 11 digits, possibly split 6+5, not part of a longer number or
+# of an identifier (UUIDs and trace ids are hex runs joined by letters and dashes).
+ELEVEN_DIGITS = re.compile(r"(?<![0-9A-Za-z-])\d{6}[ ]?\d{5}(?![0-9A-Za-z-])")
+PYDANTIC_INPUT = re.compile(r"input_value=.*?(?=, input_type=|\]$|$)", re.MULTILINE)
+SQL_PARAMETERS = re.compile(r"\[parameters: .*?\](?=\n|$)", re.DOTALL)
+MASK = "<masked>"
+
+
+def mask_patient_data(text: str) -> str:
+    """Mask what looks like a fødselsnummer and the places free text is echoed in errors."""
+    text = ELEVEN_DIGITS.sub(MASK, text)
+    text = PYDANTIC_INPUT.sub(f"input_value={MASK}", text)
+    return SQL_PARAMETERS.sub(f"[parameters: {MASK}]", text)
+
+
+def transition_id_of(workflow_id: str | None) -> str | None:
+    found = TRAILING_UUID.search(workflow_id or "")
+    return found.group(0) if found else None
+
+
+class PatientDataFilter(logging.Filter):
+    """Renders the message and traceback once, masked, before any formatter sees them."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = mask_patient_data(record.getMessage()), None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = mask_patient_data(record.exc_text)
+        if record.stack_info:
+            record.stack_info = mask_patient_data(record.stack_info)
+        return True
+
+
+class ContextFilter(logging.Filter):
+    """Adds the ids known where the record was made: request, workflow, transition, trace."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        for name, value in _context(record).items():
+            if getattr(record, name, None) is None and value is not None:
+                setattr(record, name, value)
+        return True
+
+
+def _context(record: logging.LogRecord) -> dict[str, Any]:
+    temporal = _temporal_details(record)
+    workflow_id = getattr(record, "workflow_id", None) or temporal.get("workflow_id")
+    span = trace.get_current_span().get_span_context()
+    return {
+        "request_id": REQUEST_ID.get(),
+        "workflow_id": workflow_id,
+        "transition_id": transition_id_of(workflow_id),
+        "activity": temporal.get("activity_type"),
+        "attempt": temporal.get("attempt"),
+        "trace_id": f"{span.trace_id:032x}" if span.is_valid else None,
+        "span_id": f"{span.span_id:016x}" if span.is_valid else None,
+    }
+
+
+def _temporal_details(record: logging.LogRecord) -> dict[str, Any]:
+    """What the SDK's loggers attach, or the running activity's own info."""
+    details = getattr(record, "temporal_activity", None) or getattr(
+        record, "temporal_workflow", None
+    )
+    if isinstance(details, dict):
+        return details
+    if temporalio.activity.in_activity():
+        info = temporalio.activity.info()
+        return {"workflow_id": info.workflow_id, "activity_type": info.activity_type}
+    return {}
+
+
+def context_fields(record: logging.LogRecord) -> dict[str, Any]:
+    return {name: value for name in CONTEXT_FIELDS if (value := getattr(record, name, None))}
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, the ids, and any traceback."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": mask_patient_data(record.getMessage()),
+            **context_fields(record),
+        }
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            entry["exception"] = mask_patient_data(record.exc_text)
+        # Masking the whole line again only for digits: that keeps the JSON valid.
+        return ELEVEN_DIGITS.sub(MASK, json.dumps(entry, ensure_ascii=False, default=str))
+
+
+class PlainFormatter(logging.Formatter):
+    """For a developer at a terminal: the message, then the ids in brackets."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        fields = " ".join(f"{k}={v}" for k, v in context_fields(record).items())
+        line = super().formatMessage(record)
+        return mask_patient_data(f"{line} [{fields}]" if fields else line)
+
+
+def wants_json(settings: Settings, stream: IO[str]) -> bool:
+    if settings.log_format != "auto":
+        return settings.log_format == "json"
+    return settings.environment == "production" or not _is_terminal(stream)
+
+
+def _is_terminal(stream: IO[str]) -> bool:
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
+def log_handler(settings: Settings, stream: IO[str] | None = None) -> logging.Handler:
+    """The one handler every log line goes through: ids added, patient data masked."""
+    target = stream or sys.stderr
+    handler = logging.StreamHandler(target)
+    handler.setFormatter(JsonFormatter() if wants_json(settings, target) else PlainFormatter())
+    handler.addFilter(ContextFilter())
+    handler.addFilter(PatientDataFilter())
+    return handler
+
+
+def configure_logging(settings: Settings, stream: IO[str] | None = None) -> None:
+    """Replace the root logger's handlers with :func:`log_handler` (once per process)."""
+    logging.basicConfig(
+        level=settings.log_level.upper(), handlers=[log_handler(settings, stream)], force=True
+    )
+    # The ids are fields of the line now; the SDK need not append its info dict to messages.
+    temporalio.activity.logger.activity_info_on_message = False
+    temporalio.workflow.logger.workflow_info_on_message = False
+
+
+def adopt_uvicorn_loggers() -> None:
+    """uvicorn installs plain handlers of its own when it starts: let its lines go through
+    ours instead, once the process has configured logging."""
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logger = logging.getLogger(name)
+        logger.handlers.clear()
+        logger.propagate = True
+
+
+# --- tracing ---------------------------------------------------------------------------
+
+
+def tracer_provider(settings: Settings, exporter: SpanExporter) -> ReplaySafeTracerProvider:
+    """A provider the Temporal plugin accepts (replay-safe ids and spans), exporting in batches."""
+    resource = Resource.create({"service.name": settings.otel_service_name})
+    provider = create_tracer_provider(resource=resource)
+    provider.add_span_processor(BatchSpanProcessor(exporter))
+    return provider
+
+
+def otlp_exporter(endpoint: str) -> SpanExporter:
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+    return OTLPSpanExporter(endpoint=f"{endpoint.rstrip('/')}/v1/traces")
+
+
+def configure_tracing(settings: Settings) -> bool:
+    """Export traces where OTEL_EXPORTER_OTLP_ENDPOINT points; True if tracing is on."""
+    if not settings.otel_exporter_otlp_endpoint:
+        return False
+    exporter = otlp_exporter(settings.otel_exporter_otlp_endpoint)
+    trace.set_tracer_provider(tracer_provider(settings, exporter))
+    return True
+
+
+def tracing_enabled() -> bool:
+    return isinstance(trace.get_tracer_provider(), ReplaySafeTracerProvider)
+
+
+def temporal_plugins() -> list[SimplePlugin]:
+    """The SDK's OpenTelemetry plugin when tracing is on (it refuses any other provider)."""
+    return [OpenTelemetryPlugin(add_temporal_spans=True)] if tracing_enabled() else []
+
+
+def configure(settings: Settings) -> None:
+    """For a process the CLI starts: logs first, so that tracing's own messages show."""
+    configure_logging(settings)
+    configure_tracing(settings)
