@@ -187,8 +187,13 @@ def configure_logging(settings: Settings, stream: IO[str] | None = None) -> None
 
 
 def adopt_uvicorn_loggers() -> None:
-    """uvicorn installs plain handlers of its own when it starts: let its lines go through
-    ours instead, once the process has configured logging."""
+    """uvicorn installs plain handlers of its own when it starts: once this process has
+    configured logging, its lines go through our handler instead."""
+    ours = any(
+        isinstance(f, PatientDataFilter) for h in logging.getLogger().handlers for f in h.filters
+    )
+    if not ours:
+        return
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logger = logging.getLogger(name)
         logger.handlers.clear()
@@ -230,7 +235,12 @@ def temporal_plugins() -> list[SimplePlugin]:
     return [OpenTelemetryPlugin(add_temporal_spans=True)] if tracing_enabled() else []
 
 
-def configure(settings: Settings) -> None:
-    """For a process the CLI starts: logs first, so that tracing's own messages show."""
+def configure_process(settings: Settings, command: str) -> None:
+    """For a process the CLI starts: logs first, so that what follows can say what it did;
+    `overgang worker` alone serves its own /metrics (elsewhere the API's carries them)."""
     configure_logging(settings)
     configure_tracing(settings)
+    if command == "worker":
+        from foundation.telemetry import serve_worker_metrics
+
+        serve_worker_metrics(settings)

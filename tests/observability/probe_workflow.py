@@ -31,3 +31,12 @@ class PolicyLookupProbe:
                 maximum_attempts=attempts,
             ),
         )
+
+
+@workflow.defn
+class BrokenWorkflowProbe:
+    """Fails its workflow task (a bug, not an ApplicationError): Temporal retries the task."""
+
+    @workflow.run
+    async def run(self) -> None:
+        raise RuntimeError("probe: a bug in workflow code")
