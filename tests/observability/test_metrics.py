@@ -106,5 +106,5 @@ async def test_the_worker_alone_serves_its_metrics(
     async with httpx.AsyncClient() as http:
         answer = await http.get(worker_metrics, timeout=5)
     text = answer.text
-    assert samples(text, "temporal_workflow_task_schedule_to_start_latency_count")
+    assert samples(text, "temporal_worker_task_slots_available"), "the SDK's"
     assert samples(text, "process_cpu_seconds_total"), "the process's own registry too"
