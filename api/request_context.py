@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from fastapi import FastAPI
 from opentelemetry import propagate, trace
@@ -42,8 +44,26 @@ def _finish(span: Span, scope: Scope, status: int) -> None:
         span.set_status(Status(StatusCode.ERROR))
 
 
+@contextmanager
+def server_span(scope: Scope, request_id: str) -> Iterator[Span | None]:
+    """The request's server span: FastAPI's own where it makes one (recent versions do when
+    a tracer provider is set), else ours, continuing the caller's trace (traceparent)."""
+    current = trace.get_current_span()
+    if current.get_span_context().is_valid:
+        current.set_attribute("overgang.request_id", request_id)
+        yield None
+        return
+    with tracer.start_as_current_span(
+        scope["method"],
+        context=propagate.extract(_carrier(scope)),
+        kind=SpanKind.SERVER,
+        attributes={"http.request.method": scope["method"], "overgang.request_id": request_id},
+    ) as span:
+        yield span
+
+
 class RequestContextMiddleware:
-    """Pure ASGI, outermost: the id and the span hold for everything the request does."""
+    """Pure ASGI, outermost of ours: the id and the span hold for all the request does."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -64,16 +84,12 @@ class RequestContextMiddleware:
                 )
             await send(message)
 
-        with tracer.start_as_current_span(
-            scope["method"],
-            context=propagate.extract(_carrier(scope)),
-            kind=SpanKind.SERVER,
-            attributes={"http.request.method": scope["method"], "overgang.request_id": request_id},
-        ) as span:
+        with server_span(scope, request_id) as own_span:
             try:
                 await self.app(scope, receive, answer)
             finally:
-                _finish(span, scope, status)
+                if own_span is not None:
+                    _finish(own_span, scope, status)
                 REQUEST_ID.reset(token)
 
 

@@ -51,16 +51,24 @@ TRAILING_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-
 # A fødselsnummer or D-number: 11 digits, possibly split 6+5, not part of a longer number or
 # of an identifier (UUIDs and trace ids are hex runs joined by letters and dashes).
 ELEVEN_DIGITS = re.compile(r"(?<![0-9A-Za-z-])\d{6}[ ]?\d{5}(?![0-9A-Za-z-])")
-PYDANTIC_INPUT = re.compile(r"input_value=.*?(?=, input_type=|\]$|$)", re.MULTILINE)
-SQL_PARAMETERS = re.compile(r"\[parameters: .*?\](?=\n|$)", re.DOTALL)
 MASK = "<masked>"
+# Where libraries echo the values they were given in their error messages: pydantic, the
+# parameters SQLAlchemy prints, asyncpg's argument check, PostgreSQL's input and key errors.
+ECHOED_VALUES = [
+    (re.compile(r"(input_value=).*?(?=, input_type=|\]$|$)", re.MULTILINE), rf"\g<1>{MASK}"),
+    (re.compile(r"(\[parameters: ).*?(?=\]\n|\]$)", re.DOTALL), rf"\g<1>{MASK}"),
+    (re.compile(r"(query argument \$\d+: ).*?(?= \(|$)", re.MULTILINE), rf"\g<1>{MASK}"),
+    (re.compile(r"(invalid input syntax for type [\w ]+: ).*$", re.MULTILINE), rf"\g<1>{MASK}"),
+    (re.compile(r"(Key \(.*?\)=\().*?(?=\))", re.MULTILINE), rf"\g<1>{MASK}"),
+]
 
 
 def mask_patient_data(text: str) -> str:
-    """Mask what looks like a fødselsnummer and the places free text is echoed in errors."""
+    """Mask what looks like a fødselsnummer and the values errors echo back."""
     text = ELEVEN_DIGITS.sub(MASK, text)
-    text = PYDANTIC_INPUT.sub(f"input_value={MASK}", text)
-    return SQL_PARAMETERS.sub(f"[parameters: {MASK}]", text)
+    for pattern, replacement in ECHOED_VALUES:
+        text = pattern.sub(replacement, text)
+    return text
 
 
 def transition_id_of(workflow_id: str | None) -> str | None:
@@ -121,7 +129,10 @@ def _temporal_details(record: logging.LogRecord) -> dict[str, Any]:
 
 
 def context_fields(record: logging.LogRecord) -> dict[str, Any]:
-    return {name: value for name in CONTEXT_FIELDS if (value := getattr(record, name, None))}
+    """The ids and error summary a line carries, masked like the message (an error's summary
+    may echo a value)."""
+    fields = {name: value for name in CONTEXT_FIELDS if (value := getattr(record, name, None))}
+    return {k: mask_patient_data(v) if isinstance(v, str) else v for k, v in fields.items()}
 
 
 class JsonFormatter(logging.Formatter):
@@ -232,7 +243,28 @@ def tracing_enabled() -> bool:
 
 def temporal_plugins() -> list[SimplePlugin]:
     """The SDK's OpenTelemetry plugin when tracing is on (it refuses any other provider)."""
-    return [OpenTelemetryPlugin(add_temporal_spans=True)] if tracing_enabled() else []
+    if not tracing_enabled():
+        return []
+    _skip_detach_noise()
+    return [OpenTelemetryPlugin(add_temporal_spans=True)]
+
+
+class _DetachNoise(logging.Filter):
+    """When the worker evicts a running workflow from its cache (at every shutdown, for each
+    one), the plugin's span context is closed from another context and OpenTelemetry logs
+    "Failed to detach context" with a traceback: harmless (sdk-python #441, fixed there for
+    the legacy interceptor only), and a flood of the kind these logs must not have."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        closed = isinstance(getattr(error, "__context__", None), GeneratorExit)
+        return not (closed and record.getMessage() == "Failed to detach context")
+
+
+def _skip_detach_noise() -> None:
+    context_logger = logging.getLogger("opentelemetry.context")
+    if not any(isinstance(f, _DetachNoise) for f in context_logger.filters):
+        context_logger.addFilter(_DetachNoise())
 
 
 def configure_process(settings: Settings, command: str) -> None:
