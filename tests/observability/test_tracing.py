@@ -3,19 +3,27 @@ its activities, through the SDK's OpenTelemetry plugin (real Temporal, real Post
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
 from opentelemetry import trace
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.util._once import Once
 
-from foundation.observability import tracer_provider, tracing_enabled
-from foundation.settings import Settings
+from foundation.observability import (
+    configure_tracing,
+    otlp_exporter,
+    tracer_provider,
+    tracing_enabled,
+)
+from foundation.settings import Settings, load_settings
 from foundation.temporal_client import connect
 from overgang.app import attach, create_app
 from overgang.embedded import TemporalDevServer
@@ -133,3 +141,55 @@ async def test_a_callers_trace_is_continued(traced: Traced, directory: Directory
     assert answer.headers["x-request-id"] == "caller-request-0001"
     spans = traced.finished()
     assert any(f"{s.context.trace_id:032x}" == caller_trace for s in spans)
+
+
+class OtlpReceiver(ThreadingHTTPServer):
+    """A real OTLP/HTTP endpoint on loopback that keeps the span names it was sent."""
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["content-length"]))
+                request = ExportTraceServiceRequest.FromString(body)
+                receiver.names += (
+                    [
+                        span.name
+                        for resource in request.resource_spans
+                        for scope in resource.scope_spans
+                        for span in scope.spans
+                    ]
+                    if self.path == "/v1/traces"
+                    else []
+                )
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        super().__init__(("127.0.0.1", 0), Handler)
+
+
+def test_spans_go_where_otel_exporter_otlp_endpoint_points(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    receiver = OtlpReceiver()
+    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    try:
+        endpoint = f"http://127.0.0.1:{receiver.server_port}"
+        monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint)
+        configured = load_settings(environment="test")
+        assert configured.otel_exporter_otlp_endpoint == endpoint
+        provider = tracer_provider(configured, otlp_exporter(endpoint))
+        with provider.get_tracer("probe").start_as_current_span("probe-span"):
+            pass
+        assert provider.force_flush()
+        assert receiver.names == ["probe-span"]
+        provider.shutdown()
+    finally:
+        receiver.shutdown()
+    monkeypatch.delenv("OTEL_EXPORTER_OTLP_ENDPOINT")
+    assert configure_tracing(load_settings(environment="test")) is False, "off when unset"
