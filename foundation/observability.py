@@ -34,6 +34,11 @@ from temporalio.plugin import SimplePlugin
 
 from foundation.settings import Settings
 
+# Our packages, and the SDK loggers our workflows and activities write through.
+OWN_LOGGERS = (
+    *("domain", "foundation", "workflows", "activities", "api", "store", "web", "overgang"),
+    *("temporalio.activity", "temporalio.workflow"),
+)
 REQUEST_ID: ContextVar[str | None] = ContextVar("overgang_request_id", default=None)
 # The fields a line may carry beside its message; nothing else of a record is written out.
 CONTEXT_FIELDS = (
@@ -188,10 +193,14 @@ def log_handler(settings: Settings, stream: IO[str] | None = None) -> logging.Ha
 
 
 def configure_logging(settings: Settings, stream: IO[str] | None = None) -> None:
-    """Replace the root logger's handlers with :func:`log_handler` (once per process)."""
-    logging.basicConfig(
-        level=settings.log_level.upper(), handlers=[log_handler(settings, stream)], force=True
-    )
+    """Replace the root logger's handlers with :func:`log_handler` (once per process). Our
+    own loggers log from settings.log_level, libraries from WARNING: at INFO, alembic and the
+    embedded servers' helpers would drown what overgang says."""
+    level = logging.getLevelName(settings.log_level.upper())
+    root_level = max(level, logging.WARNING) if isinstance(level, int) else logging.WARNING
+    logging.basicConfig(level=root_level, handlers=[log_handler(settings, stream)], force=True)
+    for name in OWN_LOGGERS:
+        logging.getLogger(name).setLevel(level)
     # The ids are fields of the line now; the SDK need not append its info dict to messages.
     temporalio.activity.logger.activity_info_on_message = False
     temporalio.workflow.logger.workflow_info_on_message = False

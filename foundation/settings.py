@@ -122,7 +122,9 @@ class Settings(BaseSettings):
         description="auto: JSON lines unless a person reads them at a terminal, and always "
         "JSON in production; plain: one readable line per record.",
     )
-    log_level: str = "INFO"
+    log_level: str = Field(
+        default="INFO", description="For overgang's own loggers; libraries log from WARNING."
+    )
     temporal_metrics: bool = Field(
         default=True, description="Collect the Temporal SDK's metrics for /metrics."
     )

@@ -17,7 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from temporalio.client import Client
 
-from foundation.observability import log_handler, wants_json
+from foundation.observability import configure_logging, log_handler, wants_json
 from foundation.settings import Settings
 from overgang.app import attach, create_app
 from store.database import Database
@@ -124,3 +124,28 @@ async def test_a_requests_lines_carry_its_id(
     ]
     assert line["request_id"] == request_id and line["level"] == "INFO"
     assert f"request_id={request_id}" in captured["plain"].getvalue()
+
+
+@pytest.fixture
+def restored_logging() -> Iterator[None]:
+    """configure_logging replaces the root's handlers: give pytest's back afterwards."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    own = {name: logging.getLogger(name).level for name in ("api", "alembic")}
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    for name, previous in own.items():
+        logging.getLogger(name).setLevel(previous)
+
+
+def test_our_info_lines_without_the_libraries_chatter(
+    settings: Settings, restored_logging: None
+) -> None:
+    stream = io.StringIO()
+    configure_logging(settings.model_copy(update={"log_format": "json"}), stream)
+    logging.getLogger("alembic.runtime.migration").info("Will assume transactional DDL.")
+    logging.getLogger("api.probe").info("ours")
+    logging.getLogger("alembic.runtime.migration").warning("a library's warning")
+    lines = [json.loads(line)["message"] for line in stream.getvalue().splitlines()]
+    assert lines == ["ours", "a library's warning"]
