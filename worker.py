@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import temporalio.activity
+import temporalio.workflow
 from temporalio.client import Client
 from temporalio.exceptions import ApplicationError, CancelledError
 from temporalio.worker import (
@@ -76,6 +77,10 @@ def build_worker(
 ) -> Worker:
     """The worker for every workflow (tests may add probe workflows of their own)."""
     warm_holiday_calendar()
+    # Our log lines carry the workflow and activity ids as fields (foundation.observability):
+    # the SDK need not append its info dict to every message as well.
+    temporalio.activity.logger.activity_info_on_message = False
+    temporalio.workflow.logger.workflow_info_on_message = False
     return Worker(
         client,
         task_queue=settings.temporal_task_queue,

@@ -5,9 +5,10 @@ production), each carrying the request, workflow and transition ids where known.
 data belongs in a log; :class:`PatientDataFilter` is the last line of defence that masks what
 slipped through anyway (11-digit numbers, pydantic's echo of input values, SQL parameters).
 
-Traces: OpenTelemetry, exported over OTLP/HTTP where ``OTEL_EXPORTER_OTLP_ENDPOINT`` points
-and off when it is unset. The Temporal client then carries the SDK's ``OpenTelemetryPlugin``,
-so one trace runs from the HTTP request through the workflow and its activities.
+This module imports neither Temporal nor OpenTelemetry: every `overgang` command configures
+logging, and `overgang token` should not wait seconds for libraries it does not use. What
+they add to a line (the activity's ids, the current span) is read only where they are loaded.
+Tracing is set up in foundation/tracing.py.
 """
 
 from __future__ import annotations
@@ -19,18 +20,6 @@ import sys
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import IO, Any
-
-import temporalio.activity
-import temporalio.workflow
-from opentelemetry import trace
-from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
-from temporalio.contrib.opentelemetry import (
-    OpenTelemetryPlugin,
-    ReplaySafeTracerProvider,
-    create_tracer_provider,
-)
-from temporalio.plugin import SimplePlugin
 
 from foundation.settings import Settings
 
@@ -108,16 +97,22 @@ class ContextFilter(logging.Filter):
 def _context(record: logging.LogRecord) -> dict[str, Any]:
     temporal = _temporal_details(record)
     workflow_id = getattr(record, "workflow_id", None) or temporal.get("workflow_id")
-    span = trace.get_current_span().get_span_context()
     return {
         "request_id": REQUEST_ID.get(),
         "workflow_id": workflow_id,
         "transition_id": transition_id_of(workflow_id),
         "activity": temporal.get("activity_type"),
         "attempt": temporal.get("attempt"),
-        "trace_id": f"{span.trace_id:032x}" if span.is_valid else None,
-        "span_id": f"{span.span_id:016x}" if span.is_valid else None,
+        **_current_span_ids(),
     }
+
+
+def _current_span_ids() -> dict[str, str]:
+    trace = sys.modules.get("opentelemetry.trace")
+    span = trace.get_current_span().get_span_context() if trace else None
+    if span is None or not span.is_valid:
+        return {}
+    return {"trace_id": f"{span.trace_id:032x}", "span_id": f"{span.span_id:016x}"}
 
 
 def _temporal_details(record: logging.LogRecord) -> dict[str, Any]:
@@ -127,8 +122,9 @@ def _temporal_details(record: logging.LogRecord) -> dict[str, Any]:
     )
     if isinstance(details, dict):
         return details
-    if temporalio.activity.in_activity():
-        info = temporalio.activity.info()
+    activity = sys.modules.get("temporalio.activity")
+    if activity is not None and activity.in_activity():
+        info = activity.info()
         return {"workflow_id": info.workflow_id, "activity_type": info.activity_type}
     return {}
 
@@ -201,9 +197,6 @@ def configure_logging(settings: Settings, stream: IO[str] | None = None) -> None
     logging.basicConfig(level=root_level, handlers=[log_handler(settings, stream)], force=True)
     for name in OWN_LOGGERS:
         logging.getLogger(name).setLevel(level)
-    # The ids are fields of the line now; the SDK need not append its info dict to messages.
-    temporalio.activity.logger.activity_info_on_message = False
-    temporalio.workflow.logger.workflow_info_on_message = False
 
 
 def adopt_uvicorn_loggers() -> None:
@@ -220,67 +213,14 @@ def adopt_uvicorn_loggers() -> None:
         logger.propagate = True
 
 
-# --- tracing ---------------------------------------------------------------------------
-
-
-def tracer_provider(settings: Settings, exporter: SpanExporter) -> ReplaySafeTracerProvider:
-    """A provider the Temporal plugin accepts (replay-safe ids and spans), exporting in batches."""
-    resource = Resource.create({"service.name": settings.otel_service_name})
-    provider = create_tracer_provider(resource=resource)
-    provider.add_span_processor(BatchSpanProcessor(exporter))
-    return provider
-
-
-def otlp_exporter(endpoint: str) -> SpanExporter:
-    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-
-    return OTLPSpanExporter(endpoint=f"{endpoint.rstrip('/')}/v1/traces")
-
-
-def configure_tracing(settings: Settings) -> bool:
-    """Export traces where OTEL_EXPORTER_OTLP_ENDPOINT points; True if tracing is on."""
-    if not settings.otel_exporter_otlp_endpoint:
-        return False
-    exporter = otlp_exporter(settings.otel_exporter_otlp_endpoint)
-    trace.set_tracer_provider(tracer_provider(settings, exporter))
-    return True
-
-
-def tracing_enabled() -> bool:
-    return isinstance(trace.get_tracer_provider(), ReplaySafeTracerProvider)
-
-
-def temporal_plugins() -> list[SimplePlugin]:
-    """The SDK's OpenTelemetry plugin when tracing is on (it refuses any other provider)."""
-    if not tracing_enabled():
-        return []
-    _skip_detach_noise()
-    return [OpenTelemetryPlugin(add_temporal_spans=True)]
-
-
-class _DetachNoise(logging.Filter):
-    """When the worker evicts a running workflow from its cache (at every shutdown, for each
-    one), the plugin's span context is closed from another context and OpenTelemetry logs
-    "Failed to detach context" with a traceback: harmless (sdk-python #441, fixed there for
-    the legacy interceptor only), and a flood of the kind these logs must not have."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        error = record.exc_info[1] if record.exc_info else None
-        closed = isinstance(getattr(error, "__context__", None), GeneratorExit)
-        return not (closed and record.getMessage() == "Failed to detach context")
-
-
-def _skip_detach_noise() -> None:
-    context_logger = logging.getLogger("opentelemetry.context")
-    if not any(isinstance(f, _DetachNoise) for f in context_logger.filters):
-        context_logger.addFilter(_DetachNoise())
-
-
 def configure_process(settings: Settings, command: str) -> None:
     """For a process the CLI starts: logs first, so that what follows can say what it did;
     `overgang worker` alone serves its own /metrics (elsewhere the API's carries them)."""
     configure_logging(settings)
-    configure_tracing(settings)
+    if settings.otel_exporter_otlp_endpoint:
+        from foundation.tracing import configure_tracing
+
+        configure_tracing(settings)
     if command == "worker":
         from foundation.telemetry import serve_worker_metrics
 

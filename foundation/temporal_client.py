@@ -5,9 +5,9 @@ from __future__ import annotations
 from temporalio.client import Client, TLSConfig
 
 from foundation.codec import build_codec, data_converter
-from foundation.observability import temporal_plugins
 from foundation.settings import Settings
 from foundation.telemetry import temporal_runtime
+from foundation.tracing import temporal_plugins
 
 
 def _tls(settings: Settings) -> TLSConfig | bool:

@@ -17,14 +17,14 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.util._once import Once
 
-from foundation.observability import (
+from foundation.settings import Settings, load_settings
+from foundation.temporal_client import connect
+from foundation.tracing import (
     configure_tracing,
     otlp_exporter,
     tracer_provider,
     tracing_enabled,
 )
-from foundation.settings import Settings, load_settings
-from foundation.temporal_client import connect
 from overgang.app import attach, create_app
 from overgang.embedded import TemporalDevServer
 from store.database import Database
