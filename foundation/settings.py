@@ -116,7 +116,7 @@ class Settings(BaseSettings):
     # Webhooks to units' systems (EPJ, chat): how long one delivery may take.
     webhook_timeout_seconds: float = 10.0
 
-    # Logs, metrics and traces (foundation/observability.py, foundation/telemetry.py).
+    # Logs, metrics and traces (foundation/observability.py, telemetry.py, tracing.py).
     log_format: Literal["auto", "json", "plain"] = Field(
         default="auto",
         description="auto: JSON lines unless a person reads them at a terminal, and always "
