@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.calendar import OfficeHours
+from domain.delegation import units_stood_in_for
 from domain.escalation import EscalationLevel, EscalationPolicy
 from store import absences
 from store.tables import EscalationPolicyRow, Membership, Municipality, Person, Unit
@@ -36,11 +37,12 @@ async def unit_ids_of(session: AsyncSession, person_id: str) -> set[str]:
 async def acting_unit_ids(
     session: AsyncSession, person_id: str, at: datetime | None = None
 ) -> set[str]:
-    """The units a person acts for now: their own, and those of people they stand in for."""
-    units = await unit_ids_of(session, person_id)
-    for absent_id in await absences.stood_in_for(session, person_id, at or datetime.now(UTC)):
-        units |= await unit_ids_of(session, absent_id)
-    return units
+    """The units a person acts for now: their own, and those of the people they stand in for
+    during a running absence, where they may (domain.delegation.units_stood_in_for)."""
+    absent = await absences.stood_in_for(session, person_id, at or datetime.now(UTC))
+    members = await absences.memberships_of(session, {person_id, *absent})
+    own = members.pop(person_id, frozenset())
+    return set(own | units_stood_in_for(own, members))
 
 
 async def contacts_of(session: AsyncSession, unit_id: str, *, backups: bool) -> list[Person]:

@@ -11,7 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth.policy import DPS_UNIT_KINDS
 from domain.actors import Actor
+from domain.delegation import eligible_substitutes
 from domain.tasks import OPEN_STATUSES
+from store import absences
 from store.tables import Membership, Municipality, Patient, Person, TaskRow, Transition, Unit
 
 OWN_TRANSITIONS_LIMIT = 100
@@ -119,15 +121,22 @@ async def inbox_fingerprint(session: AsyncSession, unit_ids: Iterable[str]) -> s
 
 
 async def colleagues(session: AsyncSession, actor: Actor) -> list[Person]:
-    """People of the actor's units who can stand in for them."""
+    """The people who may stand in for the actor: colleagues of their own units, never of
+    the units they themselves stand in for now (domain.delegation.eligible_substitutes)."""
+    own = (await absences.memberships_of(session, {actor.person_id})).get(actor.person_id)
+    if not own:
+        return []
     rows = await session.scalars(
         select(Person)
         .join(Membership, Membership.person_id == Person.id)
-        .where(Membership.unit_id.in_(list(actor.unit_ids)), Person.id != actor.person_id)
+        .where(Membership.unit_id.in_(list(own)))
         .distinct()
         .order_by(Person.name)
     )
-    return list(rows)
+    people = list(rows)
+    members = await absences.memberships_of(session, {p.id for p in people})
+    allowed = set(eligible_substitutes(actor.person_id, own, members))
+    return [person for person in people if person.id in allowed]
 
 
 async def municipal_units(session: AsyncSession) -> list[Unit]:
