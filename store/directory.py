@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from domain.access import UnitFacts
 from domain.calendar import OfficeHours
 from domain.delegation import units_stood_in_for
 from domain.escalation import EscalationLevel, EscalationPolicy
@@ -132,3 +133,13 @@ async def leadership(session: AsyncSession, person_id: str) -> tuple[set[str], s
 async def unit_kinds(session: AsyncSession, unit_ids: Iterable[str]) -> dict[str, str]:
     rows = await session.execute(select(Unit.id, Unit.kind).where(Unit.id.in_(list(unit_ids))))
     return {unit_id: kind for unit_id, kind in rows}
+
+
+def facts_of(unit: Unit) -> UnitFacts:
+    return UnitFacts(id=unit.id, kind=unit.kind, municipality_number=unit.municipality_number)
+
+
+async def unit_facts(session: AsyncSession, unit_ids: Iterable[str]) -> dict[str, UnitFacts]:
+    """What the access and delegation rules need to know of these units."""
+    rows = await session.scalars(select(Unit).where(Unit.id.in_(list(unit_ids))))
+    return {unit.id: facts_of(unit) for unit in rows}
