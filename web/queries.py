@@ -16,7 +16,7 @@ from domain.actors import Actor
 from domain.delegation import consents_given, eligible_substitutes, forward_targets
 from domain.tasks import OPEN_STATUSES, TaskKind
 from store import absences, directory
-from store.tables import Membership, Municipality, Patient, Person, TaskRow, Transition, Unit
+from store.tables import Membership, Municipality, Person, TaskRow, Transition, Unit
 
 OWN_TRANSITIONS_LIMIT = 100
 
@@ -51,11 +51,10 @@ async def origin_units(session: AsyncSession, actor: Actor) -> list[Unit]:
     return list(rows)
 
 
-async def patient_of(session: AsyncSession, transition_id: str) -> Patient | None:
+async def patient_name_of(session: AsyncSession, transition_id: str) -> str | None:
+    """The patient's name as this transition's starter gave it (never another's)."""
     return await session.scalar(
-        select(Patient)
-        .join(Transition, Transition.patient_id == Patient.id)
-        .where(Transition.id == transition_id)
+        select(Transition.patient_name).where(Transition.id == transition_id)
     )
 
 
@@ -64,8 +63,7 @@ async def own_transitions(
 ) -> list[tuple[Transition, str, list[TaskRow]]]:
     """Transitions the coordinator started or that left their units, newest first."""
     rows = await session.execute(
-        select(Transition, Patient.name)
-        .join(Patient, Patient.id == Transition.patient_id)
+        select(Transition, Transition.patient_name)
         .where(
             or_(
                 Transition.started_by == actor.person_id,

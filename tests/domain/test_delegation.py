@@ -1,4 +1,5 @@
-"""Who work may be handed to: substitutes, assignees and forward targets, as pure rules."""
+"""Who work may be handed to (substitutes, assignees, forward targets) and who a patient is:
+the pure rules behind issue 9's checked commands."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from domain.delegation import (
     substitute_refusal,
     units_stood_in_for,
 )
+from domain.identity import name_differs, second_episode_refusal
 from domain.tasks import TaskKind
 
 UNIT_IDS = st.sampled_from([f"u{i}" for i in range(6)])
@@ -140,3 +142,18 @@ def test_no_forward_reaches_a_hospital_or_leaks_health_information(
         assert consent in consents
     assert forward_targets(kind, [target], owner_unit_id=INTAKE.id, origin_unit_id=ORIGIN.id,
                            consents=consents) == ([target] if allowed else [])  # fmt: skip
+
+
+# --- patient identity -----------------------------------------------------------------------
+
+
+def test_a_name_differs_only_by_more_than_case_and_spacing() -> None:
+    assert not name_differs("Kari  Olsen", ["kari olsen", "KARI OLSEN "])
+    assert name_differs("Kari Olsen", ["Kari Olsen", "Kari Hansen"])
+    assert not name_differs("Kari Olsen", [])
+
+
+def test_a_second_episode_needs_the_coordinators_word() -> None:
+    assert second_episode_refusal(["t-1", "t-2"], new_episode=False) == "t-1"
+    assert second_episode_refusal(["t-1"], new_episode=True) is None
+    assert second_episode_refusal([], new_episode=False) is None

@@ -72,13 +72,13 @@ async def _task_context(scope: Scope, session: SessionDep, task_id: str) -> dict
     row = await tasks.task_for_command(session, scope.actor, task_id)
     detail = await transitions.transition_detail(session, scope, row.transition_id)
     task = next(t for t in detail.tasks if t.id == task_id)
-    patient = await queries.patient_of(session, row.transition_id)
+    patient_name = await queries.patient_name_of(session, row.transition_id)
     transition = await store_inbox.get_transition(session, row.transition_id)
     return {
         "task": task,
         "t": detail,
         "details": transition.details if transition else {},
-        "patient_name": patient.name if patient else "",
+        "patient_name": patient_name or "",
         "units": await queries.unit_names(session, [detail.origin_unit_id, task.owner_unit_id]),
         "forward_units": await queries.forward_units(
             session, task.kind, task.owner_unit_id, transition
