@@ -69,7 +69,8 @@ class Unit(Base):
     leader_id: Mapped[str | None] = mapped_column(String(64))
     email: Mapped[str | None] = mapped_column(String(200))
     webhook_url: Mapped[str | None] = mapped_column(String(500))
-    webhook_secret: Mapped[str | None] = mapped_column(String(200))
+    webhook_secret: Mapped[str | None] = mapped_column(String(200))  # write-only in the API
+    webhook_rotated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     hours: Mapped[dict[str, Any]] = mapped_column(JsonB, default=dict)
 
 
