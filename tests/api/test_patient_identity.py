@@ -5,6 +5,7 @@ unless the coordinator starts a new episode."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -120,6 +121,21 @@ async def test_a_second_active_discharge_from_the_same_unit_is_refused(
     episode = await _start(app_client, directory, patient=patient, new_episode=True)
     assert episode.status_code == 201, episode.text
     assert episode.json()["id"] != existing
+
+
+async def test_two_concurrent_starts_of_one_patient_start_one_discharge(
+    app_client: httpx.AsyncClient, directory: DirectoryFactory
+) -> None:
+    """Two coordinators press start at once (different keys): one starts, one is told."""
+    patient = {"fodselsnummer": make_fodselsnummer(), "name": "Per Pasient"}
+    answers = await asyncio.gather(
+        *(_start(app_client, directory, key=str(uuid.uuid4()), patient=patient) for _ in range(3))
+    )
+    assert sorted(a.status_code for a in answers) == [201, 409, 409], [a.text for a in answers]
+    [started] = [a.json()["id"] for a in answers if a.status_code == 201]
+    assert {a.json()["existing_transition_id"] for a in answers if a.status_code == 409} == {
+        started
+    }
 
 
 async def test_a_cancelled_discharge_does_not_block_the_next(
