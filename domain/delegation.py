@@ -103,15 +103,15 @@ def forward_refusal(
         return "cannot forward a step to the unit that owns it"
     if target.id == origin_unit_id or target.is_hospital:
         return (
-            f"{target.id} is a specialist (hospital) unit: the municipality stays responsible, "
-            "so a step never goes back to the discharging unit or another hospital unit"
+            "a specialist (hospital) unit: the municipality stays responsible, so a step never "
+            "goes back to the discharging unit or to another hospital unit"
         )
     if kind in HANDOVER_KINDS:
         return _handover_refusal(target, consents)
     if target.sector is not Sector.COMMUNITY_HEALTH:
         return (
-            f"{target.id} is not a municipal health unit: this step carries health "
-            "information, so it goes only to the municipality's health services"
+            "not a municipal health unit: this step carries health information, so it goes "
+            "only to a municipality's health services"
         )
     return None
 
@@ -119,7 +119,7 @@ def forward_refusal(
 def _handover_refusal(target: UnitFacts, consents: frozenset[str]) -> str | None:
     sector = target.sector
     if sector not in MUNICIPAL_SECTORS:
-        return f"{target.id} is not a municipal unit"
+        return "not a municipal unit"
     consent = CONSENT_FOR_SECTOR.get(sector) if sector else None
     if consent is not None and consent not in consents:
         office = OFFICE_NAMES.get(sector, str(sector)) if sector else ""
