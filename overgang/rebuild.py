@@ -36,7 +36,7 @@ READ_MODEL_WRITES: dict[str, type[BaseModel]] = {
     "register_transition": TransitionRecord,
     "project": Projection,
 }
-# Notifications refer to transitions; this constraint waits for the commit (migration 0005).
+# Notifications refer to transitions; this constraint waits for the commit (migration 0007).
 NOTIFICATION_TRANSITION_FK = "fk_notifications_transition_id_transitions"
 
 
@@ -79,11 +79,13 @@ async def rebuild_read_model(client: Client, db: Database) -> RebuildReport:
 
 
 async def read_chains(client: Client) -> list[WorkflowChain]:
-    """Every workflow's runs, oldest first, with the read-model writes they scheduled."""
+    """Every workflow's runs, oldest first, with the read-model writes they scheduled; the
+    workflows in the order they started (a handover's row takes its parent's patient name)."""
     runs: dict[str, list[WorkflowExecution]] = defaultdict(list)
     async for execution in client.list_workflows():
         runs[execution.id].append(execution)
-    return [await _chain(client, workflow_id, runs_of) for workflow_id, runs_of in runs.items()]
+    ordered = sorted(runs.items(), key=lambda item: min(e.start_time for e in item[1]))
+    return [await _chain(client, workflow_id, runs_of) for workflow_id, runs_of in ordered]
 
 
 async def _chain(

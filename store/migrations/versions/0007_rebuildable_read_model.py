@@ -1,7 +1,7 @@
 """notifications' reference to transitions checked at commit when asked (read-model rebuild)
 
-Revision ID: 0005_rebuild
-Revises: 0004_delivery
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-01 05:00:00
 """
 
@@ -9,8 +9,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0005_rebuild"
-down_revision: str | None = "0004_delivery"
+revision: str = "0007"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
