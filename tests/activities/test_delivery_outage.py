@@ -124,7 +124,7 @@ async def a_transition(db: Database, directory: DirectoryFactory) -> str:
     """The read-model row the notifications refer to, written as the workflow would."""
     transition_id = str(uuid.uuid4())
     async with db.transaction() as session:
-        patient_id = await patients.upsert_patient(
+        patient_id = await patients.find_or_add(
             session, fodselsnummer=make_fodselsnummer(), name="Per Pasient"
         )
         record = TransitionRecord(
