@@ -166,9 +166,9 @@ async def keyed_command(
     if idempotency_key is None:
         return
     route, fingerprint = _route(request), await _fingerprint(request)
-    found = await idempotency.find(
-        session, actor_id=actor.person_id, route=route, key=idempotency_key
-    )
+    scope = {"actor_id": actor.person_id, "route": route, "key": idempotency_key}
+    await idempotency.wait_for_turn(session, **scope)
+    found = await idempotency.find(session, **scope)
     if found is not None:
         if found.request_hash != fingerprint:
             raise _reused(idempotency_key)

@@ -5,6 +5,7 @@ of the same update, because the update id is derived from (person, route, key)."
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -113,6 +114,32 @@ async def test_a_retried_absence_is_created_once(
 
     assert [a.status_code for a in answers] == [201, 201], answers[0].text
     assert answers[1].json() == answers[0].json()
+    async with db.transaction() as session:
+        count = await session.scalar(
+            select(func.count()).select_from(AbsenceRow).where(AbsenceRow.person_id == who.contact)
+        )
+    assert count == 1
+
+
+async def test_a_retry_sent_while_the_first_request_runs_creates_nothing_twice(
+    app_client: httpx.AsyncClient, directory: DirectoryFactory, db: Database
+) -> None:
+    """A client that timed out resends at once: the two requests run concurrently."""
+    who = directory.identity
+    now = datetime.now(UTC)
+    body = {
+        "starts_at": (now + timedelta(days=2)).isoformat(),
+        "ends_at": (now + timedelta(days=3)).isoformat(),
+        "substitute_id": who.backup,
+    }
+    headers = keyed(directory.headers(who.contact), str(uuid.uuid4()))
+
+    answers = await asyncio.gather(
+        *(app_client.post("/api/v1/absences", json=body, headers=headers) for _ in range(3))
+    )
+
+    assert [a.status_code for a in answers] == [201] * 3, [a.text for a in answers]
+    assert len({a.json()["id"] for a in answers}) == 1
     async with db.transaction() as session:
         count = await session.scalar(
             select(func.count()).select_from(AbsenceRow).where(AbsenceRow.person_id == who.contact)
