@@ -1,0 +1,91 @@
+"""Notifications seen from the workflow: they never delay the answer to the person who acted,
+a delivery that fails is on the timeline, and the recipient is reached on the next channel the
+level has (in-app at least). Real time on the session's Temporal, with an SMTP port nobody
+listens on, so every e-mail fails after the notification activity's attempts."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import httpx
+
+from foundation.settings import Settings
+from overgang.embedded import TemporalDevServer, free_port
+from store.database import Database
+
+from factories import DirectoryFactory, fast_levels, start_discharge
+from polling import eventually
+from stacks import stack_on, timeline
+
+# The notification activity tries a broken channel this often (backoff 1+2+4+8 s) before it
+# reports what did not go out: the answer must not wait for that.
+EMAIL_RETRY_SECONDS = 15
+
+
+def email_levels(channels: list[str]) -> list[dict[str, Any]]:
+    levels = fast_levels(seconds=3600)
+    levels[0]["channels"] = channels
+    return levels
+
+
+async def failed_notices(http: httpx.AsyncClient, directory: DirectoryFactory, tid: str) -> Any:
+    async def failed() -> list[Any] | None:
+        headers = directory.headers(directory.identity.coordinator)
+        events = await timeline(http, headers, tid)
+        return [e for e in events if e["kind"] == "notification_failed"] or None
+
+    return await eventually(failed, timeout=60, what="the failed e-mail on the timeline")
+
+
+async def test_a_failing_email_does_not_delay_the_answer_and_is_on_the_timeline(
+    temporal_server: TemporalDevServer,
+    settings: Settings,
+    db: Database,
+    directory: DirectoryFactory,
+) -> None:
+    await directory.set_policy(email_levels(["in_app", "email"]), version=2)
+    stack = stack_on(temporal_server, settings, db, smtp_port=free_port())
+    async with stack as (http, _client):
+        began = time.monotonic()
+        started = await start_discharge(http, directory)
+        answered_in = time.monotonic() - began
+        assert answered_in < EMAIL_RETRY_SECONDS / 2, f"the start answered in {answered_in:.1f} s"
+
+        [failed] = await failed_notices(http, directory, started["id"])
+        assert failed["detail"]["channel"] == "email"
+        assert failed["detail"]["person_id"] == directory.identity.contact
+        assert failed["detail"]["error"]  # what the network said, in one line
+        assert int(failed["detail"]["attempts"]) >= 1
+
+
+async def test_an_email_that_fails_falls_back_to_in_app_for_that_recipient(
+    temporal_server: TemporalDevServer,
+    settings: Settings,
+    db: Database,
+    directory: DirectoryFactory,
+) -> None:
+    await directory.set_policy(email_levels(["email"]), version=2)
+    stack = stack_on(temporal_server, settings, db, smtp_port=free_port())
+    async with stack as (http, _client):
+        started = await start_discharge(http, directory)
+        tid = started["id"]
+        await failed_notices(http, directory, tid)
+        headers = directory.headers(directory.identity.coordinator)
+
+        async def in_app() -> list[Any] | None:
+            events = await timeline(http, headers, tid)
+            found = [
+                e for e in events
+                if e["kind"] == "notified" and e["detail"].get("channel") == "in_app"
+            ]  # fmt: skip
+            return found or None
+
+        [fallback] = await eventually(in_app, timeout=30, what="the in-app fallback")
+        assert fallback["detail"]["person_id"] == directory.identity.contact
+        assert fallback["detail"]["fallback_for"] == "email"
+        inbox = await http.get(
+            "/api/v1/notifications", headers=directory.headers(directory.identity.contact)
+        )
+        assert inbox.status_code == 200, inbox.text
+        assert [n["task_id"] for n in inbox.json()] == [started["tasks"][0]["id"]]
