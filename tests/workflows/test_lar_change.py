@@ -201,3 +201,28 @@ async def test_only_the_origin_side_may_withdraw_and_only_before_it_takes_effect
     with pytest.raises(WorkflowUpdateFailedError) as refused:
         await handle.execute_update(LarPlanChangeWorkflow.withdraw, withdraw)
     assert "LAR consultant or physician" in str(refused.value.cause)
+
+
+async def test_an_unacknowledged_consultation_escalates_the_working_day_before_easter(
+    virtual: VirtualStack,
+) -> None:
+    # Effective Tuesday after Easter 2027: the last working day before is the Wednesday
+    # before Maundy Thursday, so the answer is due at its start, six days earlier.
+    people = await LarPeople(virtual).add()
+    await virtual.use_policy(clock_levels(MONTH, MONTH, MONTH))
+    await virtual.advance_to(oslo(date(2027, 3, 10), 9))
+    effective = date(2027, 3, 30)
+    handle = await virtual.start_lar_change(effective, proposed_by=people.consultant_id)
+    tid = transition_id(handle)
+    due = oslo(date(2027, 3, 24))
+    [consultation] = (await handle.query(LarPlanChangeWorkflow.view)).tasks
+    assert consultation.due_at == due
+
+    await virtual.advance_to(due - timedelta(minutes=1))
+    await virtual.settled(handle)
+    assert await virtual.events(tid, "answer_deadline_missed") == []
+    await virtual.advance_to(due + timedelta(minutes=1))
+    [missed] = await virtual.event(tid, "answer_deadline_missed")
+    assert due <= missed.at < due + timedelta(seconds=1)
+    [escalated] = await virtual.event(tid, "escalated")
+    assert escalated.detail["level"] == "2"
