@@ -20,33 +20,26 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from domain import tasks as task_rules
-    from domain.actors import Actor, Role
-    from domain.calendar import norwegian_date
     from domain.discharge import start_of_day
     from domain.escalation import Recipient
     from domain.lar import (
         AGREED,
         OBJECTED,
-        OVERRIDDEN,
-        WITHDRAWN,
         AnswerConsultation,
         LarChangeStart,
         LarChangeState,
-        OverrideConsultation,
-        RecordPatientView,
-        ReviseProposal,
-        WithdrawProposal,
         answer_deadline,
         consultation,
-        proposer_refusal,
     )
     from domain.notifications import NotificationReason
     from domain.tasks import Task, TaskKind
     from domain.timeline import EventKind
     from domain.transition import TransitionCore, TransitionKind, TransitionRecord, TransitionStatus
+    from workflows.answer_deadline import AnswerDeadlineWatcher
+    from workflows.lar_commands import LarSideCommands
     from workflows.task_board import TaskBoard, refuse
     from workflows.timers import wait_until
-    from workflows.transition import TransitionView, TransitionWorkflow
+    from workflows.transition import TransitionView
     from workflows.versions import LAR_OBJECTION_HOLDS
 
 
@@ -67,7 +60,7 @@ def workflow_id_for(transition_id: str) -> str:
 
 
 @workflow.defn
-class LarPlanChangeWorkflow(TransitionWorkflow):
+class LarPlanChangeWorkflow(LarSideCommands):
     @workflow.init
     def __init__(self, input: LarChangeInput) -> None:
         start = input.start
@@ -81,6 +74,7 @@ class LarPlanChangeWorkflow(TransitionWorkflow):
             ),
         )
         self.board = TaskBoard(self.state.core)
+        self.answer_deadline = AnswerDeadlineWatcher(self.state, self.board)
 
     @workflow.run
     async def run(self, input: LarChangeInput) -> LarChangeOutcome:
@@ -100,7 +94,7 @@ class LarPlanChangeWorkflow(TransitionWorkflow):
         """Consulting, held by an objection, or waiting for the effective date."""
         answer = self.state.answer
         if answer is None:
-            self._watch_answer_deadline()
+            self.answer_deadline.watch()
             await self._until(lambda: self.state.answer is not None)
         elif answer == OBJECTED and self._objection_holds():
             await self._until(lambda: self.state.answer != OBJECTED)
@@ -123,9 +117,6 @@ class LarPlanChangeWorkflow(TransitionWorkflow):
             await self.continue_as_new_when_idle(
                 LarChangeInput(start=self.state.start, state=self.state)
             )
-
-    def _active(self) -> bool:
-        return self.state.core.status is TransitionStatus.ACTIVE
 
     async def _begin(self) -> None:
         await self.board.register(self._record())
@@ -173,45 +164,6 @@ class LarPlanChangeWorkflow(TransitionWorkflow):
             answer=self.state.answer,
             effective=self.state.effective,
         )
-
-    # --- the answer deadline -------------------------------------------------------------------
-
-    def _watch_answer_deadline(self) -> None:
-        task = consultation(self.state.core.tasks)
-        if task is not None and task.is_open and not self.state.answer_deadline_missed:
-            watch = self._escalate_unless_acknowledged(task.id)
-            self.board.supervisor.watch("LAR answer deadline", watch)
-
-    async def _escalate_unless_acknowledged(self, task_id: str) -> None:
-        def settled() -> bool:
-            task = self.state.core.tasks[task_id]
-            return task.is_acknowledged or not task.is_open
-
-        due = self.state.core.tasks[task_id].due_at
-        if await wait_until(due, settled) and not settled():
-            await self._escalate_missed_answer(self.state.core.tasks[task_id])
-
-    async def _escalate_missed_answer(self, task: Task) -> None:
-        top = len(task.policy.levels) - 1
-        task = self.state.core.put_task(task_rules.escalate_to(task, top, workflow.now()))
-        self.state.answer_deadline_missed = True
-        self.state.core.record(
-            workflow.now(),
-            EventKind.ANSWER_DEADLINE_MISSED,
-            task_id=task.id,
-            effective_date=self.state.current_effective_date.isoformat(),
-        )
-        self.state.core.record(
-            workflow.now(),
-            EventKind.ESCALATED,
-            task_id=task.id,
-            level=str(top),
-            reason="not acknowledged by the working day before the effective date",
-        )
-        async with self.board.supervisor.busy():
-            await self.board.sync()
-        level = task.policy.levels[top]
-        await self.board.notify(task, NotificationReason.ESCALATION, top, level.notify, 1)
 
     # --- taking effect ----------------------------------------------------------------------
 
@@ -272,114 +224,6 @@ class LarPlanChangeWorkflow(TransitionWorkflow):
             (Recipient.OWNER_UNIT,),
             self.state.revisions,
         )
-
-    # --- the LAR side: override, withdraw, revise ---------------------------------------------
-
-    @workflow.update
-    async def override(self, command: OverrideConsultation) -> TransitionView:
-        task = consultation(self.state.core.tasks)
-        if task is None:  # the validator has checked; keeps the type checker informed
-            raise refuse("no consultation to override")
-        if task.is_open:
-            reason = f"overridden by LAR physician {command.actor.person_id}: {command.reason}"
-            self.state.core.put_task(task_rules.cancel(task, workflow.now(), reason))
-        self.state.answer = OVERRIDDEN
-        self.state.core.record(
-            workflow.now(),
-            EventKind.OVERRIDE,
-            task_id=task.id,
-            actor_id=command.actor.person_id,
-            reason=command.reason,
-            role=Role.LAR_PHYSICIAN.value,
-        )
-        await self.board.sync()
-        return self.transition_view()
-
-    @override.validator
-    def _validate_override(self, command: OverrideConsultation) -> None:
-        if not command.actor.has_role(Role.LAR_PHYSICIAN):
-            raise refuse("only a LAR physician (lar_physician) may override the consultation")
-        if not command.actor.acts_for(self.state.core.origin_unit_id):
-            raise refuse(f"only a physician of unit {self.state.core.origin_unit_id} may override")
-        task = consultation(self.state.core.tasks)
-        consulting = task is not None and task.is_open
-        if not (consulting or self.state.answer == OBJECTED) or self.state.effective:
-            raise refuse(f"the consultation is closed (answer: {self.state.answer})")
-
-    @workflow.update
-    async def withdraw(self, command: WithdrawProposal) -> TransitionView:
-        self.state.answer = WITHDRAWN
-        self.state.core.record(
-            workflow.now(),
-            EventKind.LAR_WITHDRAWN,
-            actor_id=command.actor.person_id,
-            reason=command.reason,
-        )
-        await self.cancel_transition(f"withdrawn: {command.reason}", command.actor.person_id)
-        return self.transition_view()
-
-    @withdraw.validator
-    def _validate_withdraw(self, command: WithdrawProposal) -> None:
-        self._require_proposer(command.actor)
-
-    @workflow.update
-    async def revise(self, command: ReviseProposal) -> TransitionView:
-        self._replace_proposal(command)
-        await self._consult()
-        return self.transition_view()
-
-    @revise.validator
-    def _validate_revise(self, command: ReviseProposal) -> None:
-        self._require_proposer(command.actor)
-        if command.effective_date < norwegian_date(workflow.now()):
-            raise refuse(f"effective_date {command.effective_date} is in the past")
-
-    def _replace_proposal(self, command: ReviseProposal) -> None:
-        state, now = self.state, workflow.now()
-        open_consultation = consultation(state.core.tasks)
-        if open_consultation is not None and open_consultation.is_open:
-            revised = task_rules.cancel(open_consultation, now, "the proposal was revised")
-            state.core.put_task(revised)
-        state.proposal, state.effective_date = command.proposal, command.effective_date
-        state.revisions += 1
-        state.answer, state.answer_deadline_missed = None, False
-        state.core.record(
-            now,
-            EventKind.LAR_REVISED,
-            actor_id=command.actor.person_id,
-            revision=str(state.revisions),
-            effective_date=command.effective_date.isoformat(),
-            **{k: str(v) for k, v in command.proposal.model_dump().items()},
-        )
-
-    def _require_proposer(self, actor: Actor) -> None:
-        refusal = proposer_refusal(actor, self.state.core.origin_unit_id)
-        if refusal is not None:
-            raise refuse(refusal)
-        if not self._active() or self.state.effective:
-            status = "in effect" if self.state.effective else self.state.core.status.value
-            raise refuse(f"the change is already {status}")
-
-    # --- the patient's view, and the target of update-with-start ---------------------------
-
-    @workflow.update
-    async def record_patient_view(self, command: RecordPatientView) -> TransitionView:
-        self.state.patient_view = command.view
-        self.state.core.record(
-            workflow.now(),
-            EventKind.PATIENT_VIEW_RECORDED,
-            actor_id=command.actor.person_id,
-            view=command.view,
-        )
-        await self.board.sync()
-        return self.transition_view()
-
-    @record_patient_view.validator
-    def _validate_patient_view(self, command: RecordPatientView) -> None:
-        if not self._active():
-            raise refuse(f"the change is {self.state.core.status.value}")
-        if not command.actor.acts_for(self.state.core.origin_unit_id):
-            raise refuse(f"only unit {self.state.core.origin_unit_id} records the patient's view")
 
     @workflow.update
     async def started(self) -> TransitionView:

@@ -65,7 +65,9 @@ async def test_an_email_that_fails_falls_back_to_in_app_for_that_recipient(
     db: Database,
     directory: DirectoryFactory,
 ) -> None:
-    await directory.set_policy(email_levels(["email"]), version=2)
+    levels = email_levels(["email"])  # the contact has an address, the leader none
+    levels[0]["notify"] = ["owner_unit", "unit_leader"]
+    await directory.set_policy(levels, version=2)
     stack = stack_on(temporal_server, settings, db, smtp_port=free_port())
     async with stack as (http, _client):
         started = await start_discharge(http, directory)
@@ -89,3 +91,6 @@ async def test_an_email_that_fails_falls_back_to_in_app_for_that_recipient(
         )
         assert inbox.status_code == 200, inbox.text
         assert [n["task_id"] for n in inbox.json()] == [started["tasks"][0]["id"]]
+        # The leader's e-mail was never tried (no address): no fallback for them either.
+        leader = directory.headers(directory.identity.unit_leader)
+        assert (await http.get("/api/v1/notifications", headers=leader)).json() == []
