@@ -314,6 +314,36 @@ async def discharge_escalated_and_continued(r: Recorder) -> None:
     await r.save("discharge_continued", workflow_id)
 
 
+async def discharge_email_failed(r: Recorder) -> None:
+    """An e-mail nobody can deliver: on the timeline, and the contact reached in-app instead.
+    Needs a notification activity that reports failures (NotificationReceipt.failures)."""
+    d, who = r.d, r.d.identity
+    levels = fast_levels(seconds=3600)
+    levels[0]["channels"] = ["email"]
+    await d.set_policy(levels, version=92)
+    started = await r.ok("POST", "/api/v1/discharges", who.coordinator, **d.discharge_body())
+    tid = started["id"]
+    await r.event(tid, "notification_failed")
+    await r.event(tid, "notified")  # the fallback, in-app
+    await d.set_policy(fast_levels(seconds=3600), version=93)
+    await r.ok("POST", f"/api/v1/transitions/{tid}/cancel", who.coordinator, reason="Reinnlagt")
+    await r.save("discharge_email_failed", started["workflow_id"])
+
+
+SCENARIOS = (
+    discharge_journey,
+    discharge_cancelled,
+    handover_double_bounce,
+    lar_override,
+    lar_answered,
+    lar_objection_overridden,
+    lar_revised,
+    lar_withdrawn,
+    discharge_escalated_and_continued,
+    discharge_email_failed,
+)
+
+
 @asynccontextmanager
 async def stack(folder: Path) -> AsyncIterator[Recorder]:
     settings = Settings(
@@ -322,6 +352,7 @@ async def stack(folder: Path) -> AsyncIterator[Recorder]:
         temporal_task_queue="overgang-record",
         waiting_day_length=timedelta(seconds=1),
         follow_up_within=timedelta(seconds=30),
+        smtp_port=free_port(),  # no mail server: every e-mail fails
     )
     postgres = EmbeddedPostgres(folder / "postgres", delete_on_stop=True)
     postgres.start()
@@ -351,23 +382,15 @@ async def stack(folder: Path) -> AsyncIterator[Recorder]:
         postgres.stop()
 
 
-async def main() -> None:
+async def main(names: list[str]) -> None:
+    """Record every scenario, or those named on the command line."""
+    chosen = [s for s in SCENARIOS if not names or s.__name__ in names]
     HISTORIES.mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory() as folder:
         async with stack(Path(folder)) as recorder:
-            for scenario in (
-                discharge_journey,
-                discharge_cancelled,
-                handover_double_bounce,
-                lar_override,
-                lar_answered,
-                lar_objection_overridden,
-                lar_revised,
-                lar_withdrawn,
-                discharge_escalated_and_continued,
-            ):
+            for scenario in chosen:
                 await scenario(recorder)
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    asyncio.run(main(sys.argv[1:]))
