@@ -34,11 +34,10 @@ async def accept_intake(virtual: VirtualStack, handle: WorkflowHandle[Any, Any])
         if t.kind.value == "municipal_intake"
     )  # fmt: skip
     contact = virtual.people.contact
-    for update, command in (
-        (DischargeWorkflow.acknowledge, AcknowledgeTask(task_id=intake.id, actor=contact)),
-        (DischargeWorkflow.accept, AcceptTask(task_id=intake.id, actor=contact)),
-    ):
-        await handle.execute_update(update, command)
+    ack = AcknowledgeTask(task_id=intake.id, actor=contact)
+    await handle.execute_update(DischargeWorkflow.acknowledge, ack)
+    accept = AcceptTask(task_id=intake.id, actor=contact)
+    await handle.execute_update(DischargeWorkflow.accept, accept)
 
 
 async def test_waiting_days_are_counted_every_24_hours_across_the_change_from_summer_time(

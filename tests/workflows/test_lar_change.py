@@ -84,12 +84,12 @@ async def implement(virtual: VirtualStack, handle: WorkflowHandle[Any, Any]) -> 
         if t.kind.value == "lar_implementation"
     ]  # fmt: skip
     site = virtual.people.member_of(virtual.directory.other_unit)
-    for update, command in (
-        (LarPlanChangeWorkflow.acknowledge, AcknowledgeTask(task_id=task.id, actor=site)),
-        (LarPlanChangeWorkflow.accept, AcceptTask(task_id=task.id, actor=site)),
-        (LarPlanChangeWorkflow.complete, CompleteTask(task_id=task.id, actor=site)),
-    ):
-        await handle.execute_update(update, command)
+    ack = AcknowledgeTask(task_id=task.id, actor=site)
+    await handle.execute_update(LarPlanChangeWorkflow.acknowledge, ack)
+    accept = AcceptTask(task_id=task.id, actor=site)
+    await handle.execute_update(LarPlanChangeWorkflow.accept, accept)
+    complete = CompleteTask(task_id=task.id, actor=site)
+    await handle.execute_update(LarPlanChangeWorkflow.complete, complete)
 
 
 async def today(virtual: VirtualStack) -> date:
