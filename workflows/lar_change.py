@@ -81,6 +81,7 @@ class LarPlanChangeWorkflow(LarSideCommands):
         if self.state.initialized:
             self.board.resume()
             await self.board.sync()
+            self.answer_deadline.watch()
         else:
             await self._begin()
         while self._active() and not self.state.effective:
@@ -94,7 +95,6 @@ class LarPlanChangeWorkflow(LarSideCommands):
         """Consulting, held by an objection, or waiting for the effective date."""
         answer = self.state.answer
         if answer is None:
-            self.answer_deadline.watch()
             await self._until(lambda: self.state.answer is not None)
         elif answer == OBJECTED and self._objection_holds():
             await self._until(lambda: self.state.answer != OBJECTED)
@@ -124,11 +124,13 @@ class LarPlanChangeWorkflow(LarSideCommands):
         self.state.initialized = True
 
     async def _consult(self) -> None:
-        """Ask the municipality's LAR contact about the current proposal."""
+        """Ask the municipality's LAR contact about the current proposal, and watch its
+        answer deadline (the first proposal's, or a revision's)."""
         due = answer_deadline(self.state.current_effective_date, self.state.start.answer_hours)
         await self.board.open_task(
             TaskKind.LAR_CONSULTATION, self.state.start.lar_contact_unit_id, due_at=due
         )
+        self.answer_deadline.watch()
 
     def _record(self) -> TransitionRecord:
         start = self.state.start

@@ -226,3 +226,21 @@ async def test_an_unacknowledged_consultation_escalates_the_working_day_before_e
     assert due <= missed.at < due + timedelta(seconds=1)
     [escalated] = await virtual.event(tid, "escalated")
     assert escalated.detail["level"] == "2"
+
+
+async def test_a_revised_consultation_escalates_at_its_own_answer_deadline(
+    virtual: VirtualStack,
+) -> None:
+    people = await LarPeople(virtual).add()
+    first_date = await today(virtual) + timedelta(days=7)
+    handle = await objected(virtual, people, first_date)
+    tid = transition_id(handle)
+    new_date = first_date + timedelta(days=14)
+    revise = lar.ReviseProposal(actor=people.consultant, proposal=PROPOSAL, effective_date=new_date)
+    await handle.execute_update(LarPlanChangeWorkflow.revise, revise)
+
+    due = lar.answer_deadline(new_date, lar.OfficeHours())
+    await virtual.advance_to(due + timedelta(minutes=1))
+    [missed] = await virtual.event(tid, "answer_deadline_missed")
+    assert due <= missed.at < due + timedelta(seconds=1)
+    assert missed.detail["effective_date"] == new_date.isoformat()
