@@ -18,6 +18,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.notifications import NotificationReason
     from domain.tasks import Task
     from domain.timeline import EventKind
+    from workflows.metrics import record_escalation_lag
     from workflows.timers import wait_for_deadline
 
 if TYPE_CHECKING:
@@ -61,14 +62,20 @@ class EscalationWatcher:
         notice = self.board.notifier.request_for(
             task, reason, decision.level, decision.notify, decision.state.reminders_sent
         )
+        due = before.escalation.next_at or workflow.now()
+
+        def gone_out() -> None:  # the lag from the due time until the notice went out
+            record_escalation_lag(due, decision.action, decision.level)
+
         if not self.board.notices_in_background():
             async with self.board.supervisor.busy():  # the notice must not be cut off
                 await self.board.projector.flush()
                 await self.board.notifier.send_and_wait(notice)
+            gone_out()
             return
         self._record_skipped(before, decision)
         self.board.projector.flush_in_background()
-        self.board.notifier.send_in_background(notice)
+        self.board.notifier.send_in_background(notice, after=gone_out)
 
     def _record_skipped(self, before: Task, decision: EscalationDecision) -> None:
         skipped = skipped_reminders(before.policy, before.escalation, decision)

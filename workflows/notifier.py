@@ -9,6 +9,8 @@ and completion wait until they are done.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
@@ -56,8 +58,11 @@ class Notifier:
             channels=task.policy.levels[level].channels,
         )
 
-    def send_in_background(self, request: NotificationRequest) -> None:
-        self.supervisor.run(f"notice {request.key}", self._deliver(request))
+    def send_in_background(
+        self, request: NotificationRequest, after: Callable[[], None] | None = None
+    ) -> None:
+        """Send, and call `after` once the notice has gone out (before any fallback)."""
+        self.supervisor.run(f"notice {request.key}", self._deliver(request, after=after))
 
     async def send_and_wait(self, request: NotificationRequest) -> None:
         """How runs that began before NOTICES_IN_BACKGROUND send: inline, failures unread."""
@@ -66,12 +71,17 @@ class Notifier:
         await self.projector.flush()
 
     async def _deliver(
-        self, request: NotificationRequest, instead_of: tuple[str, ...] = ()
+        self,
+        request: NotificationRequest,
+        instead_of: tuple[str, ...] = (),
+        after: Callable[[], None] | None = None,
     ) -> None:
         receipt = await self._notify(request)
         self._record_deliveries(request, receipt, instead_of)
         self._record_failures(request, receipt)
         self.projector.flush_in_background()
+        if after is not None:
+            after()
         for fallback in fallbacks(request, receipt):
             await self._deliver(fallback.request, tuple(c.value for c in fallback.instead_of))
 
