@@ -162,7 +162,7 @@ class VirtualStack:
 
     async def patient(self) -> str:
         async with self.db.transaction() as session:
-            return await patients.upsert_patient(
+            return await patients.find_or_add(
                 session, fodselsnummer=make_fodselsnummer(), name="Per Pasient"
             )
 
