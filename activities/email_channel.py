@@ -34,6 +34,7 @@ REASON_NO = {
     NotificationReason.ESCALATION: "Eskalert oppgave",
     NotificationReason.BOUNCED: "Oppgave videresendt",
     NotificationReason.DATE_CHANGED: "Ny forventet utskrivningsdato",
+    NotificationReason.LAR_OBJECTION: "Kommunen motsetter seg LAR-endringen",
 }
 
 

@@ -35,7 +35,8 @@ async def resolve(
         for person in await _people_for(session, recipient, request):
             addressee = await _stand_in(session, person, at)
             reached.setdefault(addressee.person.id, addressee)
-    return [reached[key] for key in sorted(reached)]
+    only = set(request.only_person_ids)  # a fallback is for the people a channel failed
+    return [reached[key] for key in sorted(reached) if not only or key in only]
 
 
 async def _stand_in(session: AsyncSession, person: Person, at: datetime) -> Addressee:

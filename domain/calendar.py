@@ -29,6 +29,15 @@ from pydantic import BaseModel, field_validator, model_validator
 _ONE_DAY = timedelta(days=1)
 _ZERO = timedelta(0)
 
+# Norway's time zone: the one every Norwegian date (a deadline day, "today") is read in.
+OSLO = ZoneInfo("Europe/Oslo")
+
+
+def norwegian_date(at: datetime) -> date:
+    """The calendar date in Norway at the instant `at` (which is "today" when `at` is now)."""
+    _require_aware(at)
+    return at.astimezone(OSLO).date()
+
 
 class OfficeHours(BaseModel, frozen=True):
     """When a unit is open. always_open=True for 24/7 units (legevakt, døgnavdeling)."""
@@ -37,7 +46,7 @@ class OfficeHours(BaseModel, frozen=True):
     opens: time = time(8, 0)
     closes: time = time(15, 30)
     always_open: bool = False
-    timezone: str = "Europe/Oslo"
+    timezone: str = OSLO.key
     # Local closures, e.g. julaften if a municipality closes.
     extra_closed_days: frozenset[date] = frozenset()
     observe_public_holidays: bool = True

@@ -10,15 +10,14 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
-from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field
 
 from domain.actors import Actor
+from domain.calendar import OSLO, norwegian_date
 from domain.tasks import Task, TaskKind, TaskStatus
 from domain.transition import TransitionCore
 
-OSLO = ZoneInfo("Europe/Oslo")
 ACCEPTED_INTAKE = frozenset({TaskStatus.ACCEPTED, TaskStatus.IN_PROGRESS, TaskStatus.COMPLETED})
 
 
@@ -180,6 +179,14 @@ class RecordFirstContact(BaseModel, frozen=True):
 def start_of_day(day: date) -> datetime:
     """Midnight in Norway, in UTC: deadlines "before the discharge date" end here."""
     return datetime.combine(day, time(0), tzinfo=OSLO).astimezone(UTC)
+
+
+def future_date_refusal(field: str, day: date, now: datetime) -> str | None:
+    """Why a date something happened on is refused: it is after today in Norway (None: fine)."""
+    today = norwegian_date(now)
+    if day <= today:
+        return None
+    return f"{field} {day.isoformat()} is in the future (today is {today.isoformat()} in Norway)"
 
 
 def handover_due(expected: date) -> datetime:

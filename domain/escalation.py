@@ -251,3 +251,18 @@ def _remind(policy: EscalationPolicy, state: EscalationState, now: datetime) -> 
         channels=level.channels,
         state=next_state,
     )
+
+
+def skipped_reminders(
+    policy: EscalationPolicy, before: EscalationState, decision: EscalationDecision
+) -> list[datetime]:
+    """When the reminders fell due that a late decision skips (sent none of): those between
+    the last one sent and the one sent now. Empty unless the step was reminded late."""
+    if decision.action != "remind":
+        return []
+    sent_now = decision.state.reminders_sent
+    return [
+        at
+        for n in range(before.reminders_sent + 1, sent_now)
+        if (at := _reminder_at(policy, before.level, before.level_started_at, n)) is not None
+    ]

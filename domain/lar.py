@@ -2,10 +2,12 @@
 
 Two phases (domain.md): the TSB doctor's decision with a reason; then the municipality's LAR
 contact is consulted (acknowledge, then agree or object with a comment) before the change
-takes effect. Without an answer, only an explicit override by a LAR physician with a reason
-lets it take effect. After the effective date the dispensing site (utleveringssted) confirms
-it is implemented. Default deadline: escalate if not acknowledged one working day before
-the effective date.
+takes effect. An objection stops the change (rule 10): nothing changes until a LAR physician
+overrides with a reason, or the proposal is withdrawn or revised (a revision consults the
+municipality again, with the new proposal and a new deadline). Without an answer, too, only
+an override lets it take effect. After the effective date the dispensing site
+(utleveringssted) confirms it is implemented. Default deadline: escalate if not acknowledged
+one working day before the effective date.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from datetime import date, datetime, timedelta
 
 from pydantic import BaseModel, Field
 
-from domain.actors import Actor
+from domain.actors import Actor, Role
 from domain.calendar import BusinessCalendar, OfficeHours
 from domain.discharge import start_of_day
 from domain.tasks import Task, TaskKind
@@ -43,17 +45,33 @@ class LarChangeStart(BaseModel, frozen=True):
     answer_hours: OfficeHours = Field(default_factory=OfficeHours)
 
 
+AGREED, OBJECTED, OVERRIDDEN, WITHDRAWN = "agreed", "objected", "overridden", "withdrawn"
+TAKES_EFFECT = frozenset({AGREED, OVERRIDDEN})
+
+
 class LarChangeState(BaseModel):
     """All of a LarPlanChangeWorkflow's state, in one model continue-as-new can carry."""
 
     start: LarChangeStart
     core: TransitionCore
     initialized: bool = False
-    answer: str | None = None  # "agreed" | "objected" | "overridden"
+    answer: str | None = None  # AGREED | OBJECTED | OVERRIDDEN | WITHDRAWN
     patient_view: str | None = None
     effective: bool = False
     answer_deadline_missed: bool = False
     cancel_reason: str | None = None
+    # A revision replaces the proposal and its date; the start keeps the first one.
+    proposal: LarProposal | None = None
+    effective_date: date | None = None
+    revisions: int = 0
+
+    @property
+    def current_proposal(self) -> LarProposal:
+        return self.proposal or self.start.proposal
+
+    @property
+    def current_effective_date(self) -> date:
+        return self.effective_date or self.start.effective_date
 
 
 class AnswerConsultation(BaseModel, frozen=True):
@@ -67,6 +85,21 @@ class OverrideConsultation(BaseModel, frozen=True):
 
     actor: Actor
     reason: str = Field(min_length=1, max_length=2000)
+
+
+class WithdrawProposal(BaseModel, frozen=True):
+    """The LAR side gives the change up (after an objection, or before any answer)."""
+
+    actor: Actor
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class ReviseProposal(BaseModel, frozen=True):
+    """A new proposal and date: the municipality is consulted again, with a new deadline."""
+
+    actor: Actor
+    proposal: LarProposal
+    effective_date: date
 
 
 class RecordPatientView(BaseModel, frozen=True):
@@ -83,6 +116,15 @@ def answer_deadline(effective: date, hours: OfficeHours) -> datetime:
     while not calendar.is_business_day(day):
         day -= timedelta(days=1)
     return start_of_day(day)
+
+
+def proposer_refusal(actor: Actor, origin_unit_id: str) -> str | None:
+    """Why `actor` may not withdraw or revise a proposal of `origin_unit_id` (None: may)."""
+    if not (actor.has_role(Role.LAR_CONSULTANT) or actor.has_role(Role.LAR_PHYSICIAN)):
+        return "only a LAR consultant or physician withdraws or revises a LAR change"
+    if not actor.acts_for(origin_unit_id):
+        return f"only unit {origin_unit_id}, which proposed the change, withdraws or revises it"
+    return None
 
 
 def consultation(tasks: dict[str, Task]) -> Task | None:

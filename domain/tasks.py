@@ -81,6 +81,8 @@ class Task(BaseModel):
     escalation: EscalationState
     revision: int = 0
     bounces: list[str] = Field(default_factory=list)
+    # When the step was flagged overdue: once per step, and carried across continue-as-new.
+    overdue_at: datetime | None = None
 
     @property
     def is_open(self) -> bool:
@@ -91,7 +93,9 @@ class Task(BaseModel):
         return self.acknowledged_at is not None
 
     def is_overdue(self, now: datetime) -> bool:
-        return self.is_open and now > self.due_at
+        """Open with its deadline come: a deadline is the instant by which, so at it, it has
+        passed (the moment the overdue flag is raised)."""
+        return self.is_open and now >= self.due_at
 
 
 def _require_owner(task: Task, actor: Actor) -> None:
@@ -207,6 +211,18 @@ def close_by_owner(task: Task, actor: Actor, at: datetime, business_status: str,
             **_acknowledged_now(task, actor, at),
         }
     )
+
+
+def flag_overdue(task: Task, now: datetime) -> Task | None:
+    """The step flagged overdue, if its deadline has come and it was never flagged before."""
+    if task.overdue_at is not None or not task.is_overdue(now):
+        return None
+    return task.model_copy(update={"overdue_at": now})
+
+
+def move_deadline(task: Task, due_at: datetime) -> Task:
+    """A new deadline for an open step (the discharge date moved)."""
+    return task.model_copy(update={"due_at": due_at})
 
 
 def escalate_to(task: Task, level: int, at: datetime) -> Task:

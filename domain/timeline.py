@@ -24,7 +24,9 @@ class EventKind(StrEnum):
     TASK_OVERDUE = "task_overdue"
     ESCALATED = "escalated"
     REMINDED = "reminded"
+    REMINDERS_SKIPPED = "reminders_skipped"  # fell due while nothing could run (an outage)
     NOTIFIED = "notified"
+    NOTIFICATION_FAILED = "notification_failed"  # not delivered on a channel ("e-post ikke levert")
     DISCHARGE_DATE_CHANGED = "discharge_date_changed"
     READY_FOR_DISCHARGE = "ready_for_discharge"  # utskrivningsklar
     WAITING_DAY = "waiting_day"  # overliggedøgn
@@ -32,7 +34,7 @@ class EventKind(StrEnum):
     MEETING_RECORDED = "meeting_recorded"
     COORDINATOR_NAMED = "coordinator_named"  # koordinator named; individual plan or not
     FOLLOW_UP_RECORDED = "follow_up_recorded"
-    OVERRIDE = "override"  # the LAR physician overrides a missing answer (audited, with reason)
+    OVERRIDE = "override"  # the LAR physician overrides a missing answer or an objection
     HANDOVER_SCHEDULED = "handover_scheduled"  # housing starts housing_lead before discharge
     HANDOVER_STARTED = "handover_started"
     HANDOVER_FINISHED = "handover_finished"
@@ -44,6 +46,8 @@ class EventKind(StrEnum):
     PATIENT_VIEW_RECORDED = "patient_view_recorded"
     LAR_CHANGE_EFFECTIVE = "lar_change_effective"
     ANSWER_DEADLINE_MISSED = "answer_deadline_missed"
+    LAR_WITHDRAWN = "lar_withdrawn"  # the proposal is withdrawn: the change never takes effect
+    LAR_REVISED = "lar_revised"  # a new proposal: the municipality is consulted again
 
 
 class TimelineEvent(BaseModel, frozen=True):

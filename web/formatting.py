@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from jinja2 import Environment
 
-OSLO = ZoneInfo("Europe/Oslo")
+from domain.calendar import OSLO
 
 MONTHS = [
     "januar", "februar", "mars", "april", "mai", "juni",
@@ -74,7 +73,9 @@ EVENT_KIND = {
     "task_overdue": "Fristen gikk ut",
     "escalated": "Eskalert",
     "reminded": "Påminnelse sendt",
+    "reminders_skipped": "Påminnelser som falt bort under driftsavbrudd",
     "notified": "Varsel sendt",
+    "notification_failed": "Varsel ikke levert",
     "discharge_date_changed": "Ny forventet utskrivningsdato",
     "ready_for_discharge": "Meldt utskrivningsklar",
     "waiting_day": "Overliggedøgn",
@@ -92,6 +93,8 @@ EVENT_KIND = {
     "patient_view_recorded": "Pasientens syn registrert",
     "lar_change_effective": "LAR-endringen gjelder fra nå",
     "answer_deadline_missed": "Svarfristen gikk ut",
+    "lar_withdrawn": "LAR-endringen er trukket tilbake",
+    "lar_revised": "LAR-endringen er revidert; kommunen spørres på nytt",
 }
 
 DETAIL_LABELS = {
@@ -133,6 +136,7 @@ VALUE_WORDS = {
     "new_task": "ny oppgave",
     "escalation": "eskalering",
     "reminder": "påminnelse",
+    "lar_objection": "innsigelse mot LAR-endring",
     "owner_unit": "enheten",
     "backup_contacts": "vara",
     "unit_leader": "enhetsleder",

@@ -32,13 +32,22 @@ with workflow.unsafe.imports_passed_through():
     from domain.tasks import Task
     from domain.timeline import EventKind
     from domain.transition import TransitionCore, TransitionKind, TransitionRecord, TransitionStatus
-    from workflows.task_board import TaskBoard, refuse
+    from workflows.task_board import TaskBoard
     from workflows.transition import TransitionView, TransitionWorkflow
 
 
 class HandoverInput(BaseModel):
     start: HandoverStart
     state: HandoverState | None = None  # set when continuing as new
+
+
+class HandoverParent:
+    """What a child handover tells the workflow that started it (DischargeWorkflow): the
+    typed reference the child signals, so the name is checked, not spelled."""
+
+    @workflow.signal
+    async def handover_finished(self, result: HandoverResult) -> None:
+        raise NotImplementedError
 
 
 def workflow_id_for(transition_id: str) -> str:
@@ -68,9 +77,7 @@ class HandoverWorkflow(TransitionWorkflow):
             await self.board.sync()
         else:
             await self._begin()
-        await workflow.wait_condition(
-            lambda: self._finished() or workflow.info().is_continue_as_new_suggested()
-        )
+        await self.until(lambda: self._finished() or self.history_is_long())
         if not self._finished():
             await self.continue_as_new_when_idle(
                 HandoverInput(start=self.state.start, state=self.state)
@@ -121,7 +128,7 @@ class HandoverWorkflow(TransitionWorkflow):
         await self.board.sync()
         result = self._result(status)
         await self._tell_parent(result)
-        await workflow.wait_condition(workflow.all_handlers_finished)
+        await self.settle()
         return result
 
     def _result(self, status: HandoverStatus) -> HandoverResult:
@@ -139,7 +146,9 @@ class HandoverWorkflow(TransitionWorkflow):
         parent = self.state.start.parent_workflow_id
         if parent is None or self.state.parent_told:
             return
-        await workflow.get_external_workflow_handle(parent).signal("handover_finished", result)
+        await workflow.get_external_workflow_handle(parent).signal(
+            HandoverParent.handover_finished, result
+        )
         self.state.parent_told = True
 
     # --- reject and forward; the double bounce ---------------------------------------------
@@ -153,11 +162,6 @@ class HandoverWorkflow(TransitionWorkflow):
         limit = self.state.start.bounce_limit
         if needs_bounce_escalation(forwarded, limit, self.state.bounce_escalated):
             await self._escalate_bounces(forwarded)
-
-    def validate_forward(self, command: RejectTask) -> None:
-        task = self.board.task(command.task_id)
-        if command.forward_to_unit_id == task.owner_unit_id:
-            raise refuse("cannot forward a task to the unit that owns it")
 
     async def _escalate_bounces(self, task: Task) -> None:
         """Skyveproblematikk: tell the leader of every unit the step has bounced between."""
@@ -190,7 +194,7 @@ class HandoverWorkflow(TransitionWorkflow):
     async def move_deadline(self, message: MoveDeadline) -> None:
         """The discharge date moved: the open step's deadline moves with it."""
         for task in self.state.core.open_tasks():
-            self.state.core.put_task(task.model_copy(update={"due_at": message.due_at}))
+            self.board.move_deadline(task, message.due_at)
             self.state.core.record(
                 workflow.now(),
                 EventKind.DISCHARGE_DATE_CHANGED,

@@ -4,13 +4,15 @@ Phase 1: the LAR consultant proposes (dose, utleveringssted, pick-up regime, tak
 with an effective date. The municipality's LAR contact is consulted: acknowledge, then agree
 or object with a comment; the patient's view is recorded. Not acknowledged by the start of the
 working day before the effective date: escalates. The change takes effect only once the
-municipality has answered, or after an audited override by a LAR physician with a reason.
+municipality has agreed, or after an audited override by a LAR physician with a reason. An
+objection stops it (rule 10, the origin unit is told): nothing changes until the physician
+overrides, or the proposal is withdrawn, or revised (the municipality is consulted again on
+the new proposal, with a new deadline).
 Phase 2: from the effective date, the dispensing site confirms it has implemented the change.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 
 from pydantic import BaseModel
@@ -18,14 +20,14 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from domain import tasks as task_rules
-    from domain.actors import Role
     from domain.discharge import start_of_day
+    from domain.escalation import Recipient
     from domain.lar import (
+        AGREED,
+        OBJECTED,
         AnswerConsultation,
         LarChangeStart,
         LarChangeState,
-        OverrideConsultation,
-        RecordPatientView,
         answer_deadline,
         consultation,
     )
@@ -33,8 +35,12 @@ with workflow.unsafe.imports_passed_through():
     from domain.tasks import Task, TaskKind
     from domain.timeline import EventKind
     from domain.transition import TransitionCore, TransitionKind, TransitionRecord, TransitionStatus
+    from workflows.answer_deadline import AnswerDeadlineWatcher
+    from workflows.lar_commands import LarSideCommands
     from workflows.task_board import TaskBoard, refuse
-    from workflows.transition import TransitionView, TransitionWorkflow, wait_until
+    from workflows.timers import wait_until
+    from workflows.transition import TransitionView
+    from workflows.versions import LAR_OBJECTION_HOLDS
 
 
 class LarChangeInput(BaseModel):
@@ -54,7 +60,7 @@ def workflow_id_for(transition_id: str) -> str:
 
 
 @workflow.defn
-class LarPlanChangeWorkflow(TransitionWorkflow):
+class LarPlanChangeWorkflow(LarSideCommands):
     @workflow.init
     def __init__(self, input: LarChangeInput) -> None:
         start = input.start
@@ -68,23 +74,35 @@ class LarPlanChangeWorkflow(TransitionWorkflow):
             ),
         )
         self.board = TaskBoard(self.state.core)
-        self._watchers: list[asyncio.Task[None]] = []
+        self.answer_deadline = AnswerDeadlineWatcher(self.state, self.board)
 
     @workflow.run
     async def run(self, input: LarChangeInput) -> LarChangeOutcome:
         if self.state.initialized:
             self.board.resume()
             await self.board.sync()
+            self.answer_deadline.watch()
         else:
             await self._begin()
-        self._watch_answer_deadline()
-        await self._until(lambda: self.state.answer is not None)
-        if self._active() and not self.state.effective:
-            await self._take_effect_on_the_date()
+        while self._active() and not self.state.effective:
+            await self._next_phase()
         await self._until(
             lambda: not self.state.core.open_tasks() and workflow.all_handlers_finished()
         )
         return await self._close()
+
+    async def _next_phase(self) -> None:
+        """Consulting, held by an objection, or waiting for the effective date."""
+        answer = self.state.answer
+        if answer is None:
+            await self._until(lambda: self.state.answer is not None)
+        elif answer == OBJECTED and self._objection_holds():
+            await self._until(lambda: self.state.answer != OBJECTED)
+        else:  # agreed or overridden (and, in runs from before rule 10 was kept, objected)
+            await self._take_effect_on_the_date()
+
+    def _objection_holds(self) -> bool:
+        return workflow.patched(LAR_OBJECTION_HOLDS)
 
     async def _until(self, condition: Callable[[], bool]) -> None:
         """Wait for `condition` (or cancellation), continuing as new when history grows."""
@@ -93,24 +111,26 @@ class LarPlanChangeWorkflow(TransitionWorkflow):
             return condition() or not self._active()
 
         while True:
-            await workflow.wait_condition(
-                lambda: done() or workflow.info().is_continue_as_new_suggested()
-            )
+            await self.until(lambda: done() or self.history_is_long())
             if done():
                 return
             await self.continue_as_new_when_idle(
                 LarChangeInput(start=self.state.start, state=self.state)
             )
 
-    def _active(self) -> bool:
-        return self.state.core.status is TransitionStatus.ACTIVE
-
     async def _begin(self) -> None:
-        start = self.state.start
         await self.board.register(self._record())
-        due = answer_deadline(start.effective_date, start.answer_hours)
-        await self.board.open_task(TaskKind.LAR_CONSULTATION, start.lar_contact_unit_id, due_at=due)
+        await self._consult()
         self.state.initialized = True
+
+    async def _consult(self) -> None:
+        """Ask the municipality's LAR contact about the current proposal, and watch its
+        answer deadline (the first proposal's, or a revision's)."""
+        due = answer_deadline(self.state.current_effective_date, self.state.start.answer_hours)
+        await self.board.open_task(
+            TaskKind.LAR_CONSULTATION, self.state.start.lar_contact_unit_id, due_at=due
+        )
+        self.answer_deadline.watch()
 
     def _record(self) -> TransitionRecord:
         start = self.state.start
@@ -139,7 +159,7 @@ class LarPlanChangeWorkflow(TransitionWorkflow):
             core.revision += 1
             core.record(workflow.now(), EventKind.TRANSITION_COMPLETED)
         await self.board.sync()
-        await workflow.wait_condition(workflow.all_handlers_finished)
+        await self.settle()
         return LarChangeOutcome(
             transition_id=core.transition_id,
             status=core.status,
@@ -147,51 +167,13 @@ class LarPlanChangeWorkflow(TransitionWorkflow):
             effective=self.state.effective,
         )
 
-    # --- the answer deadline -------------------------------------------------------------------
-
-    def _watch_answer_deadline(self) -> None:
-        task = consultation(self.state.core.tasks)
-        if task is not None and task.is_open and not self.state.answer_deadline_missed:
-            # Keep a reference: the event loop holds tasks weakly.
-            self._watchers.append(asyncio.create_task(self._escalate_unless_acknowledged(task.id)))
-
-    async def _escalate_unless_acknowledged(self, task_id: str) -> None:
-        def settled() -> bool:
-            task = self.state.core.tasks[task_id]
-            return task.is_acknowledged or not task.is_open
-
-        due = self.state.core.tasks[task_id].due_at
-        if await wait_until(due, settled) or settled():
-            return
-        await self._escalate_missed_answer(self.state.core.tasks[task_id])
-
-    async def _escalate_missed_answer(self, task: Task) -> None:
-        top = len(task.policy.levels) - 1
-        task = self.state.core.put_task(task_rules.escalate_to(task, top, workflow.now()))
-        self.state.answer_deadline_missed = True
-        self.state.core.record(
-            workflow.now(),
-            EventKind.ANSWER_DEADLINE_MISSED,
-            task_id=task.id,
-            effective_date=self.state.start.effective_date.isoformat(),
-        )
-        self.state.core.record(
-            workflow.now(),
-            EventKind.ESCALATED,
-            task_id=task.id,
-            level=str(top),
-            reason="not acknowledged by the working day before the effective date",
-        )
-        await self.board.sync()
-        level = task.policy.levels[top]
-        await self.board.notify(task, NotificationReason.ESCALATION, top, level.notify, 1)
-
     # --- taking effect ----------------------------------------------------------------------
 
     async def _take_effect_on_the_date(self) -> None:
-        effective_at = start_of_day(self.state.start.effective_date)
-        await wait_until(effective_at, lambda: not self._active())
-        if not self._active():
+        revisions = self.state.revisions
+        effective_at = start_of_day(self.state.current_effective_date)
+        await wait_until(effective_at, lambda: not self._active() or self._revised(revisions))
+        if not self._active() or self._revised(revisions):
             return
         self.state.effective = True
         self.state.core.record(
@@ -199,19 +181,25 @@ class LarPlanChangeWorkflow(TransitionWorkflow):
         )
         await self.board.open_task(TaskKind.LAR_IMPLEMENTATION, self.state.start.dispensing_unit_id)
 
-    # --- the municipality's answer, the override, the patient's view ---------------------------
+    def _revised(self, since: int) -> bool:
+        return self.state.revisions != since
+
+    # --- the municipality's answer ------------------------------------------------------------
 
     @workflow.update
     async def answer(self, command: AnswerConsultation) -> Task:
         task = self._answered(command)
-        self.state.answer = "agreed" if command.agree else "objected"
-        return await self.board.commit(
+        self.state.answer = AGREED if command.agree else OBJECTED
+        task = await self.board.commit(
             task,
             EventKind.LAR_ANSWERED,
             command.actor.person_id,
             answer=self.state.answer,
             comment=command.comment,
         )
+        if not command.agree and self._objection_holds():
+            await self._tell_origin_of_the_objection(task)
+        return task
 
     @answer.validator
     def _validate_answer(self, command: AnswerConsultation) -> None:
@@ -221,60 +209,23 @@ class LarPlanChangeWorkflow(TransitionWorkflow):
         task = consultation(self.state.core.tasks)
         if task is None or not task.is_open:
             raise refuse(f"the consultation is closed (answer: {self.state.answer})")
-        business = "agreed" if command.agree else "objected"
+        business = AGREED if command.agree else OBJECTED
         return self.board.check(
             lambda: task_rules.close_by_owner(
                 task, command.actor, workflow.now(), business, command.comment
             )
         )
 
-    @workflow.update
-    async def override(self, command: OverrideConsultation) -> TransitionView:
-        task = consultation(self.state.core.tasks)
-        if task is None:  # the validator has checked; keeps the type checker informed
-            raise refuse("no consultation to override")
-        reason = f"overridden by LAR physician {command.actor.person_id}: {command.reason}"
-        self.state.core.put_task(task_rules.cancel(task, workflow.now(), reason))
-        self.state.answer = "overridden"
-        self.state.core.record(
-            workflow.now(),
-            EventKind.OVERRIDE,
-            task_id=task.id,
-            actor_id=command.actor.person_id,
-            reason=command.reason,
-            role=Role.LAR_PHYSICIAN.value,
+    async def _tell_origin_of_the_objection(self, task: Task) -> None:
+        """The LAR consultant's unit hears of the objection (it must decide what next)."""
+        as_origin = task.model_copy(update={"owner_unit_id": self.state.core.origin_unit_id})
+        await self.board.notify(
+            as_origin,
+            NotificationReason.LAR_OBJECTION,
+            0,
+            (Recipient.OWNER_UNIT,),
+            self.state.revisions,
         )
-        await self.board.sync()
-        return self.transition_view()
-
-    @override.validator
-    def _validate_override(self, command: OverrideConsultation) -> None:
-        if not command.actor.has_role(Role.LAR_PHYSICIAN):
-            raise refuse("only a LAR physician (lar_physician) may override the consultation")
-        if not command.actor.acts_for(self.state.core.origin_unit_id):
-            raise refuse(f"only a physician of unit {self.state.core.origin_unit_id} may override")
-        task = consultation(self.state.core.tasks)
-        if task is None or not task.is_open:
-            raise refuse(f"the consultation is closed (answer: {self.state.answer})")
-
-    @workflow.update
-    async def record_patient_view(self, command: RecordPatientView) -> TransitionView:
-        self.state.patient_view = command.view
-        self.state.core.record(
-            workflow.now(),
-            EventKind.PATIENT_VIEW_RECORDED,
-            actor_id=command.actor.person_id,
-            view=command.view,
-        )
-        await self.board.sync()
-        return self.transition_view()
-
-    @record_patient_view.validator
-    def _validate_patient_view(self, command: RecordPatientView) -> None:
-        if not self._active():
-            raise refuse(f"the change is {self.state.core.status.value}")
-        if not command.actor.acts_for(self.state.core.origin_unit_id):
-            raise refuse(f"only unit {self.state.core.origin_unit_id} records the patient's view")
 
     @workflow.update
     async def started(self) -> TransitionView:

@@ -8,7 +8,6 @@ caller gets the reason. Subclasses own a :class:`TaskBoard` as ``self.board``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
 
 from pydantic import BaseModel
 from temporalio import workflow
@@ -27,6 +26,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.timeline import EventKind
     from domain.transition import CancelTransition, TransitionStatus
     from workflows.task_board import TaskBoard, refuse
+    from workflows.versions import WAIT_FOR_BACKGROUND_WORK
 
 
 class TransitionView(BaseModel):
@@ -37,20 +37,9 @@ class TransitionView(BaseModel):
     tasks: list[Task]
 
 
-async def wait_until(at: datetime, condition: Callable[[], bool]) -> bool:
-    """A durable timer that a condition can cut short; True if the condition woke us."""
-    remaining = at - workflow.now()
-    if remaining <= timedelta(0):
-        return condition()
-    try:
-        await workflow.wait_condition(condition, timeout=remaining)
-    except TimeoutError:
-        return False
-    return True
-
-
 class TransitionWorkflow:
     board: TaskBoard
+    _continue_requested: bool = False
 
     @workflow.update
     async def acknowledge(self, command: AcknowledgeTask) -> Task:
@@ -190,12 +179,38 @@ class TransitionWorkflow:
             tasks=sorted(core.tasks.values(), key=lambda t: t.created_at),
         )
 
+    # --- the run's own waits: supervised, continuing as new when the history is long -------
+
+    async def until(self, condition: Callable[[], bool]) -> None:
+        """Wait for `condition`; an error in background work fails the workflow task here."""
+        supervisor = self.board.supervisor
+        await workflow.wait_condition(lambda: condition() or supervisor.failed)
+        supervisor.check()
+
+    def history_is_long(self) -> bool:
+        """Time to continue as new: the server suggests it, or an operator asked for it."""
+        return workflow.info().is_continue_as_new_suggested() or self._continue_requested
+
+    @workflow.signal
+    def continue_as_new_now(self) -> None:
+        """Operators: move this run onto a fresh history (and the current workflow code)."""
+        self._continue_requested = True
+
     async def continue_as_new_when_idle(self, carry: BaseModel) -> None:
-        """Hand all state to a fresh run once no handler or read-model write is under way."""
-        await workflow.wait_condition(
-            lambda: workflow.all_handlers_finished() and self.board.idle()
-        )
+        """Hand all state to a fresh run once nothing is under way (nothing is dropped)."""
+        if workflow.patched(WAIT_FOR_BACKGROUND_WORK):
+            await self.until(lambda: workflow.all_handlers_finished() and self.board.idle())
+        else:  # as runs did before: handlers and read-model writes only
+            projector = self.board.projector
+            await self.until(lambda: workflow.all_handlers_finished() and projector.idle)
         workflow.continue_as_new(carry)
+
+    async def settle(self) -> None:
+        """Before the run ends: wait until no handler, notice or write is under way."""
+        if workflow.patched(WAIT_FOR_BACKGROUND_WORK):
+            await self.until(lambda: workflow.all_handlers_finished() and self.board.idle())
+        else:  # as runs did before: handlers only
+            await self.until(workflow.all_handlers_finished)
 
     # --- hooks for the kinds of transition ------------------------------------------------
 
@@ -206,7 +221,9 @@ class TransitionWorkflow:
         """Cancel what the transition started besides its own steps; nothing by default."""
 
     def validate_forward(self, command: RejectTask) -> None:
-        """Refuse a forward the workflow kind does not allow; by default none is refused."""
+        """Refuse a forward to the unit that already owns the step."""
+        if command.forward_to_unit_id == self.board.task(command.task_id).owner_unit_id:
+            raise refuse("cannot forward a task to the unit that owns it")
 
     async def on_rejected(self, task: Task, command: RejectTask) -> None:
         """Forward a rejected step to another unit, keeping the record of every bounce."""

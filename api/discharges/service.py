@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client, WithStartWorkflowOperation
@@ -17,6 +16,7 @@ from api.errors import Problem
 from api.tasks.schemas import TaskPublic
 from api.workflow_start import start_and_wait
 from domain.actors import Actor
+from domain.calendar import norwegian_date
 from domain.discharge import DischargeStart, DischargeTiming
 from domain.identity import name_differs, second_episode_refusal
 from domain.transition import TransitionKind
@@ -24,7 +24,6 @@ from foundation.settings import Settings
 from store import directory, patients
 from workflows.discharge import DischargeInput, DischargeWorkflow, workflow_id_for
 
-OSLO = ZoneInfo("Europe/Oslo")
 RECEIVING_UNIT_KIND = "psykisk_helse_rus"  # for psychiatric patients: the psykisk helsetjeneste
 HOUSING_UNIT_KIND = "housing_office"
 NAV_UNIT_KIND = "nav_office"
@@ -49,7 +48,7 @@ def _invalid(field: str, message: str) -> Problem:
 
 
 def today_in_norway() -> date:
-    return datetime.now(OSLO).date()
+    return norwegian_date(datetime.now(UTC))
 
 
 def transition_id_for(actor: Actor, idempotency_key: str | None) -> str:

@@ -8,11 +8,24 @@ from api.auth import policy
 from api.deps import ActorDep, SessionDep, SettingsDep, TemporalDep
 from api.idempotency import IdempotentRoute
 from api.lar_changes import service
-from api.lar_changes.schemas import AnswerBody, LarChangeCreate, OverrideBody, PatientViewBody
+from api.lar_changes.schemas import (
+    AnswerBody,
+    LarChangeCreate,
+    OverrideBody,
+    PatientViewBody,
+    ReviseBody,
+    WithdrawBody,
+)
 from api.tasks.schemas import TaskPublic
 from api.transitions import service as transitions
 from api.transitions.schemas import TransitionState
-from domain.lar import AnswerConsultation, OverrideConsultation, RecordPatientView
+from domain.lar import (
+    AnswerConsultation,
+    OverrideConsultation,
+    RecordPatientView,
+    ReviseProposal,
+    WithdrawProposal,
+)
 
 router = APIRouter(prefix="/api/v1/lar-changes", tags=["lar-changes"], route_class=IdempotentRoute)
 LAR_CHANGE = "lar_change"
@@ -57,7 +70,8 @@ async def override(
     session: SessionDep,
     temporal: TemporalDep,
 ) -> TransitionState:
-    """The LAR physician lets the change take effect without the municipality's answer."""
+    """The LAR physician lets the change take effect without the municipality's agreement:
+    no answer yet, or an objection (with a reason, audited)."""
     transition = await transitions.commanded_by_origin(
         session,
         actor,
@@ -68,6 +82,51 @@ async def override(
     )
     command = OverrideConsultation(actor=actor, reason=body.reason)
     return await transitions.send(temporal, transition, "override", command)
+
+
+@router.post("/{transition_id}/withdraw", response_model=TransitionState)
+async def withdraw(
+    transition_id: str,
+    body: WithdrawBody,
+    actor: ActorDep,
+    session: SessionDep,
+    temporal: TemporalDep,
+) -> TransitionState:
+    """The LAR side withdraws the proposal (e.g. after an objection): it never takes effect."""
+    transition = await transitions.commanded_by_origin(
+        session,
+        actor,
+        transition_id,
+        kind=LAR_CHANGE,
+        what="a withdrawal",
+        rule=policy.may_propose_lar_change,
+    )
+    command = WithdrawProposal(actor=actor, reason=body.reason)
+    return await transitions.send(temporal, transition, "withdraw", command)
+
+
+@router.post("/{transition_id}/revise", response_model=TransitionState)
+async def revise(
+    transition_id: str,
+    body: ReviseBody,
+    actor: ActorDep,
+    session: SessionDep,
+    temporal: TemporalDep,
+) -> TransitionState:
+    """A revised proposal and date: the municipality's LAR contact is consulted again."""
+    service.require_not_past(body.effective_date)
+    transition = await transitions.commanded_by_origin(
+        session,
+        actor,
+        transition_id,
+        kind=LAR_CHANGE,
+        what="a revision",
+        rule=policy.may_propose_lar_change,
+    )
+    command = ReviseProposal(
+        actor=actor, proposal=body.proposal, effective_date=body.effective_date
+    )
+    return await transitions.send(temporal, transition, "revise", command)
 
 
 @router.post("/{transition_id}/patient-view", response_model=TransitionState)

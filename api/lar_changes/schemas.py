@@ -37,5 +37,14 @@ class OverrideBody(BaseModel):
     reason: str = Field(min_length=1, max_length=2000)
 
 
+class WithdrawBody(BaseModel):
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class ReviseBody(BaseModel):
+    proposal: LarProposal
+    effective_date: date
+
+
 class PatientViewBody(BaseModel):
     view: str = Field(min_length=1, max_length=4000)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client, WithStartWorkflowOperation
 from temporalio.common import WorkflowIDConflictPolicy
@@ -51,9 +53,13 @@ async def _lar_contact(session: AsyncSession, body: LarChangeCreate) -> str:
     raise _invalid("municipality_number", f"{body.municipality_number} has no LAR contact unit")
 
 
+def require_not_past(effective_date: date) -> None:
+    if effective_date < today_in_norway():
+        raise _invalid("effective_date", f"{effective_date} is in the past")
+
+
 async def _check(session: AsyncSession, actor: Actor, body: LarChangeCreate) -> str:
-    if body.effective_date < today_in_norway():
-        raise _invalid("effective_date", f"{body.effective_date} is in the past")
+    require_not_past(body.effective_date)
     origin = await directory.get_unit(session, body.origin_unit_id)
     if origin is None or origin.kind not in TSB_UNIT_KINDS:
         raise _invalid("origin_unit_id", f"{body.origin_unit_id} is not a TSB/DPS unit")

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 from api.tasks.schemas import TaskPublic
+from domain.discharge import future_date_refusal
 from store.tables import EventRow
 
 
@@ -64,8 +65,20 @@ class TransitionDetail(BaseModel):
 # --- commands on a transition ---------------------------------------------------------------
 
 
+def _happened(field: str) -> AfterValidator:
+    """A date something happened on: not after today in Norway (422 naming the field)."""
+
+    def check(day: date) -> date:
+        refusal = future_date_refusal(field, day, datetime.now(UTC))
+        if refusal is not None:
+            raise ValueError(refusal)
+        return day
+
+    return AfterValidator(check)
+
+
 class MeetingBody(BaseModel):
-    held_on: date
+    held_on: Annotated[date, _happened("held_on")]
     participants: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
         min_length=1, max_length=30, description="Who took part (names and roles)."
     )
@@ -82,7 +95,7 @@ class DischargedBody(BaseModel):
 
 
 class FirstContactBody(BaseModel):
-    contacted_on: date
+    contacted_on: Annotated[date, _happened("contacted_on")]
     note: str | None = Field(default=None, max_length=4000)
 
 

@@ -524,6 +524,25 @@ ROUTES = [
         _lar_command("patient-view", {"view": "Jeg vil hente sjeldnere"}),
     ),
     Route(
+        "POST",
+        "/api/v1/lar-changes/{transition_id}/withdraw",
+        {"lar_consultant_own", "lar_physician_own"},
+        _lar_command("withdraw", {"reason": "Kommunen har rett"}),
+        writes=True,
+        fresh=lambda http, db, w: _start_lar_change(http, db, w),
+    ),
+    Route(
+        "POST",
+        "/api/v1/lar-changes/{transition_id}/revise",
+        {"lar_consultant_own", "lar_physician_own"},
+        lambda w: (
+            f"/api/v1/lar-changes/{w.lar_change_id}/revise",
+            {k: v for k, v in _lar_change_body(w).items() if k in ("proposal", "effective_date")},
+        ),
+        writes=True,
+        fresh=lambda http, db, w: _start_lar_change(http, db, w),
+    ),
+    Route(
         "GET",
         "/api/v1/portfolio-transfers/{transfer_id}",
         CARE_TEAM | OWN_LEADERS,

@@ -1,7 +1,10 @@
 """Record the histories the replay tests replay: run each workflow type's scenario through the
 API on a fresh embedded stack and save `(await handle.fetch_history()).to_json()`.
 
-Run after changing a workflow (and add `workflow.patched` once a version is deployed):
+A saved history stands for workflows that may be running somewhere: it is never re-recorded
+or deleted while its code path can still run. After a change in behaviour (behind
+`workflow.patched`, see ARCHITECTURE.md), raise HISTORY_VERSION and record again: the new
+files sit beside the old ones, and the replay test replays all of them.
 
     .venv/bin/python tests/workflows/record_histories.py
 
@@ -31,12 +34,16 @@ from overgang.embedded import EmbeddedPostgres, TemporalDevServer, free_port  # 
 from store.database import Database  # noqa: E402
 from store.migrate import upgrade_async  # noqa: E402
 from worker import build_worker  # noqa: E402
+from workflows.discharge import DischargeWorkflow  # noqa: E402
 from workflows.search_attributes import cli_flags  # noqa: E402
 
-from factories import DirectoryFactory, make_fodselsnummer  # noqa: E402
+from factories import DirectoryFactory, fast_levels, make_fodselsnummer  # noqa: E402
 from polling import eventually  # noqa: E402
 
 HISTORIES = Path(__file__).resolve().parent / "histories"
+# v1: the first recordings (no version in the name). v2: notices in the background, the
+# overdue watcher following its deadline, waiting for background work, LAR objections holding.
+HISTORY_VERSION = "v2"
 
 
 class Recorder:
@@ -73,12 +80,25 @@ class Recorder:
             await self.ok("POST", f"/api/v1/tasks/{task_id}/{command}", who)
         await self.ok("POST", f"/api/v1/tasks/{task_id}/complete", who, note="ok")
 
-    async def save(self, name: str, workflow_id: str) -> None:
-        handle = self.temporal.get_workflow_handle(workflow_id)
-        await handle.result()
+    async def save(self, name: str, workflow_id: str, run_id: str | None = None) -> None:
+        """Save a finished run (the last one, unless `run_id` names an earlier one)."""
+        handle = self.temporal.get_workflow_handle(workflow_id, run_id=run_id)
+        if run_id is None:
+            await handle.result()
         history = await handle.fetch_history()
-        (HISTORIES / f"{name}.json").write_text(history.to_json())
-        print(f"saved {name}: {len(history.events)} events")
+        (HISTORIES / f"{name}_{HISTORY_VERSION}.json").write_text(history.to_json())
+        print(f"saved {name}_{HISTORY_VERSION}: {len(history.events)} events")
+
+    async def event(self, transition_id: str, kind: str, count: int = 1) -> None:
+        async def found() -> bool:
+            response = await self.http.get(
+                f"/api/v1/transitions/{transition_id}",
+                headers=self.as_(self.d.identity.coordinator),
+            )
+            events = response.json().get("timeline", []) if response.status_code == 200 else []
+            return sum(e["kind"] == kind for e in events) >= count
+
+        await eventually(found, timeout=60, what=f"{count} {kind} event(s)")
 
 
 async def discharge_journey(r: Recorder) -> None:
@@ -201,10 +221,127 @@ async def lar_answered(r: Recorder) -> None:
     await r.ok("POST", f"/api/v1/tasks/{consultation}/acknowledge", d.identity.contact)
     await r.ok(
         "POST", f"/api/v1/lar-changes/{started['id']}/answer", d.identity.contact,
-        agree=False, comment="Vi har ikke kapasitet",
+        agree=True, comment="Vi kan utlevere tirsdag",
     )  # fmt: skip
     await r.walk(await r.task(started["id"], "lar_implementation"), d.identity.outsider)
     await r.save("lar_answered", f"lar-change-{started['id']}")
+
+
+def lar_body(d: DirectoryFactory, **proposal: Any) -> dict[str, Any]:
+    return {
+        "patient": {"fodselsnummer": make_fodselsnummer(), "name": "N"},
+        "municipality_number": d.number,
+        "origin_unit_id": d.dps,
+        "dispensing_unit_id": d.other_unit,
+        "proposal": {
+            "dose": "metadon 80 mg", "dispensing_site": "Apotek", "pick_up_regime": "daglig",
+            "take_home_doses": 0, "reason": "Stabil", **proposal,
+        },
+        "effective_date": date.today().isoformat(),
+    }  # fmt: skip
+
+
+async def objected(r: Recorder, proposer: str) -> tuple[str, str]:
+    """A LAR change the municipality objected to: (transition id, its base path)."""
+    started = await r.ok("POST", "/api/v1/lar-changes", proposer, **lar_body(r.d))
+    consultation = started["tasks"][0]["id"]
+    contact = r.d.identity.contact
+    await r.ok("POST", f"/api/v1/tasks/{consultation}/acknowledge", contact)
+    base = f"/api/v1/lar-changes/{started['id']}"
+    await r.ok("POST", f"{base}/answer", contact, agree=False, comment="Ikke kapasitet")
+    return started["id"], base
+
+
+async def lar_objection_overridden(r: Recorder) -> None:
+    physician = await r.d.add_person("lar-lege-2", ["lar_physician"], r.d.dps)
+    tid, base = await objected(r, physician)
+    await r.ok("POST", f"{base}/override", physician, reason="Pasienten mister jobben")
+    await r.walk(await r.task(tid, "lar_implementation"), r.d.identity.outsider)
+    await r.save("lar_objection_overridden", f"lar-change-{tid}")
+
+
+async def lar_revised(r: Recorder) -> None:
+    consultant = await r.d.add_person("lar-konsulent-2", ["lar_consultant"], r.d.dps)
+    tid, base = await objected(r, consultant)
+    proposal = lar_body(r.d, pick_up_regime="tre ganger i uka")["proposal"]
+    await r.ok(
+        "POST", f"{base}/revise", consultant,
+        proposal=proposal, effective_date=date.today().isoformat(),
+    )  # fmt: skip
+    contact = r.d.identity.contact
+    await r.ok(
+        "POST", f"/api/v1/tasks/{await r.task(tid, 'lar_consultation')}/acknowledge", contact
+    )
+    await r.ok("POST", f"{base}/answer", contact, agree=True, comment="Greit")
+    await r.walk(await r.task(tid, "lar_implementation"), r.d.identity.outsider)
+    await r.save("lar_revised", f"lar-change-{tid}")
+
+
+async def lar_withdrawn(r: Recorder) -> None:
+    consultant = await r.d.add_person("lar-konsulent-3", ["lar_consultant"], r.d.dps)
+    tid, base = await objected(r, consultant)
+    await r.ok("POST", f"{base}/withdraw", consultant, reason="Kommunen har rett")
+    await r.save("lar_withdrawn", f"lar-change-{tid}")
+
+
+async def discharge_escalated_and_continued(r: Recorder) -> None:
+    """Escalation, reminders and the overdue flag, then a continue-as-new asked for by an
+    operator in the middle of it; the step is then taken and the transition ends."""
+    d, who = r.d, r.d.identity
+    await d.set_policy(fast_levels(seconds=1, repeat=1), version=90)
+    started = await r.ok("POST", "/api/v1/discharges", who.coordinator, **d.discharge_body())
+    tid, workflow_id = started["id"], started["workflow_id"]
+    await r.event(tid, "escalated", count=2)
+    await r.event(tid, "reminded")
+    await r.event(tid, "task_overdue")
+    handle = r.temporal.get_workflow_handle(workflow_id)
+    first_run = (await handle.describe()).run_id
+    await handle.signal(DischargeWorkflow.continue_as_new_now)
+
+    async def continued() -> bool:
+        return bool((await handle.describe()).run_id != first_run)
+
+    await eventually(continued, timeout=30, what="the next run")
+    await d.set_policy(fast_levels(seconds=3600), version=91)
+    intake = started["tasks"][0]["id"]
+    for command in ("acknowledge", "accept"):
+        await r.ok("POST", f"/api/v1/tasks/{intake}/{command}", who.contact)
+    base = f"/api/v1/transitions/{tid}"
+    await r.ok("POST", f"{base}/discharged", who.coordinator, planned=False)
+    await r.task(tid, "follow_up")
+    await r.ok("POST", f"{base}/first-contact", who.contact, contacted_on=date.today().isoformat())
+    await r.save("discharge_continued_first_run", workflow_id, run_id=first_run)
+    await r.save("discharge_continued", workflow_id)
+
+
+async def discharge_email_failed(r: Recorder) -> None:
+    """An e-mail nobody can deliver: on the timeline, and the contact reached in-app instead.
+    Needs a notification activity that reports failures (NotificationReceipt.failures)."""
+    d, who = r.d, r.d.identity
+    levels = fast_levels(seconds=3600)
+    levels[0]["channels"] = ["email"]
+    await d.set_policy(levels, version=92)
+    started = await r.ok("POST", "/api/v1/discharges", who.coordinator, **d.discharge_body())
+    tid = started["id"]
+    await r.event(tid, "notification_failed")
+    await r.event(tid, "notified")  # the fallback, in-app
+    await d.set_policy(fast_levels(seconds=3600), version=93)
+    await r.ok("POST", f"/api/v1/transitions/{tid}/cancel", who.coordinator, reason="Reinnlagt")
+    await r.save("discharge_email_failed", started["workflow_id"])
+
+
+SCENARIOS = (
+    discharge_journey,
+    discharge_cancelled,
+    handover_double_bounce,
+    lar_override,
+    lar_answered,
+    lar_objection_overridden,
+    lar_revised,
+    lar_withdrawn,
+    discharge_escalated_and_continued,
+    discharge_email_failed,
+)
 
 
 @asynccontextmanager
@@ -215,6 +352,7 @@ async def stack(folder: Path) -> AsyncIterator[Recorder]:
         temporal_task_queue="overgang-record",
         waiting_day_length=timedelta(seconds=1),
         follow_up_within=timedelta(seconds=30),
+        smtp_port=free_port(),  # no mail server: every e-mail fails
     )
     postgres = EmbeddedPostgres(folder / "postgres", delete_on_stop=True)
     postgres.start()
@@ -244,19 +382,15 @@ async def stack(folder: Path) -> AsyncIterator[Recorder]:
         postgres.stop()
 
 
-async def main() -> None:
+async def main(names: list[str]) -> None:
+    """Record every scenario, or those named on the command line."""
+    chosen = [s for s in SCENARIOS if not names or s.__name__ in names]
     HISTORIES.mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory() as folder:
         async with stack(Path(folder)) as recorder:
-            for scenario in (
-                discharge_journey,
-                discharge_cancelled,
-                handover_double_bounce,
-                lar_override,
-                lar_answered,
-            ):
+            for scenario in chosen:
                 await scenario(recorder)
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    asyncio.run(main(sys.argv[1:]))

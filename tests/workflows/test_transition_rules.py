@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+from domain.actors import Actor, Role
 from domain.calendar import OfficeHours
 from domain.default_policy import DEFAULT_POLICY
 from domain.discharge import (
@@ -15,15 +16,32 @@ from domain.discharge import (
     HandoverLink,
     HandoverStatus,
     Needs,
+    future_date_refusal,
     handover_starts_at,
     handovers_wanted,
     municipality_ready,
     start_of_day,
 )
-from domain.escalation import start_escalation
+from domain.escalation import (
+    Channel,
+    EscalationLevel,
+    EscalationPolicy,
+    Recipient,
+    decide,
+    skipped_reminders,
+    start_escalation,
+)
 from domain.handover import needs_bounce_escalation, units_involved
-from domain.lar import answer_deadline
-from domain.tasks import Task, TaskKind, TaskStatus, escalate_to
+from domain.lar import answer_deadline, proposer_refusal
+from domain.notifications import (
+    Delivery,
+    DeliveryFailure,
+    NotificationReason,
+    NotificationReceipt,
+    NotificationRequest,
+    fallbacks,
+)
+from domain.tasks import Task, TaskKind, TaskStatus, escalate_to, flag_overdue, move_deadline
 from domain.transition import TransitionCore, TransitionKind
 from domain.waiting_days import counts, daily_rate, day_begins
 
@@ -131,3 +149,104 @@ def test_second_bounce_escalates_once_to_the_last_level() -> None:
     raised = escalate_to(twice, 5, NOW)
     assert raised.escalation.level == len(DEFAULT_POLICY.levels) - 1
     assert escalate_to(raised, 1, NOW) == raised  # never lowered
+
+
+# --- rules added for the workflow fixes ------------------------------------------------------
+
+
+def test_a_date_that_happened_may_be_today_in_norway_but_not_later() -> None:
+    late_evening_utc = datetime(2026, 12, 1, 23, 30, tzinfo=UTC)  # 00:30 on 2 December in Oslo
+    assert future_date_refusal("held_on", date(2026, 12, 2), late_evening_utc) is None
+    refusal = future_date_refusal("held_on", date(2026, 12, 3), late_evening_utc)
+    assert refusal is not None and refusal.startswith("held_on 2026-12-03 is in the future")
+    assert "2026-12-02" in refusal
+
+
+def test_a_step_is_flagged_overdue_once_and_not_before_its_deadline() -> None:
+    task = make_task(TaskKind.COOPERATION_MEETING)
+    assert flag_overdue(task, task.due_at - timedelta(seconds=1)) is None
+    flagged = flag_overdue(task, task.due_at)
+    assert flagged is not None and flagged.overdue_at == task.due_at
+    assert flag_overdue(flagged, task.due_at + timedelta(days=1)) is None
+    later = move_deadline(flagged, task.due_at + timedelta(days=2))
+    assert not later.is_overdue(task.due_at + timedelta(days=1))  # moved later: not overdue
+    assert flag_overdue(make_task(TaskKind.HOUSING, TaskStatus.COMPLETED), task.due_at) is None
+
+
+def test_reminders_a_late_worker_skips_are_named_by_when_they_fell_due() -> None:
+    policy = EscalationPolicy(
+        id="p",
+        name="p",
+        levels=(
+            EscalationLevel(
+                wait=timedelta(days=1), business_time=False, reach_on_call_now=True,
+                repeat_every=timedelta(hours=1),
+            ),
+            EscalationLevel(wait=timedelta(days=1)),
+        ),
+    )  # fmt: skip
+    state = start_escalation(policy, NOW)
+    on_time = decide(policy, state, NOW + timedelta(hours=1))
+    assert on_time is not None and skipped_reminders(policy, state, on_time) == []
+    late = decide(policy, on_time.state, NOW + timedelta(hours=5, minutes=30))
+    assert late is not None and late.state.reminders_sent == 5
+    assert skipped_reminders(policy, on_time.state, late) == [
+        NOW + timedelta(hours=h) for h in (2, 3, 4)
+    ]
+
+
+def receipt_request(channels: tuple[Channel, ...]) -> NotificationRequest:
+    return NotificationRequest(
+        key="t:new_task:0:0", transition_id="t", task_id="t", task_kind=TaskKind.HOUSING,
+        owner_unit_id="bolig", origin_unit_id="dps", municipality_number="3101",
+        reason=NotificationReason.NEW_TASK, level=0,
+        recipients=(Recipient.OWNER_UNIT,), channels=channels,
+    )  # fmt: skip
+
+
+def failed(channel: Channel, person: str | None) -> DeliveryFailure:
+    return DeliveryFailure(person_id=person, unit_id="bolig", channel=channel, error="refused")
+
+
+def delivered(channel: Channel, person: str | None) -> Delivery:
+    return Delivery(person_id=person, unit_id="bolig", channel=channel, sent_at=NOW)
+
+
+def test_a_failed_email_falls_back_to_in_app_for_that_recipient_only() -> None:
+    request = receipt_request((Channel.EMAIL,))
+    receipt = NotificationReceipt(
+        deliveries=[delivered(Channel.EMAIL, "b")], failures=[failed(Channel.EMAIL, "a")]
+    )
+    [fallback] = fallbacks(request, receipt)
+    assert fallback.request.channels == (Channel.IN_APP,)
+    assert fallback.request.only_person_ids == ("a",)
+    assert fallback.instead_of == (Channel.EMAIL,)
+    assert fallback.request.key == "t:new_task:0:0:fallback-in_app"
+
+
+def test_no_fallback_for_a_recipient_the_level_reached_in_app() -> None:
+    request = receipt_request((Channel.IN_APP, Channel.EMAIL))
+    receipt = NotificationReceipt(
+        deliveries=[delivered(Channel.IN_APP, "a")], failures=[failed(Channel.EMAIL, "a")]
+    )
+    assert fallbacks(request, receipt) == []
+
+
+def test_a_failed_webhook_falls_back_for_everyone_unless_in_app_reached_them() -> None:
+    request = receipt_request((Channel.EMAIL, Channel.WEBHOOK))
+    webhook_down = failed(Channel.WEBHOOK, None)
+    [fallback] = fallbacks(request, NotificationReceipt(deliveries=[], failures=[webhook_down]))
+    assert fallback.request.channels == (Channel.IN_APP,)
+    assert fallback.request.only_person_ids == ()  # everyone the level names
+    email_down = failed(Channel.EMAIL, "a")  # the next channel the level has: the webhook
+    [to_webhook] = fallbacks(request, NotificationReceipt(deliveries=[], failures=[email_down]))
+    assert to_webhook.request.channels == (Channel.WEBHOOK,)
+
+
+def test_only_the_lar_side_of_the_origin_unit_may_withdraw_or_revise() -> None:
+    tsb = frozenset({"tsb"})
+    consultant = Actor(person_id="k", roles=frozenset({Role.LAR_CONSULTANT}), unit_ids=tsb)
+    contact = Actor(person_id="c", roles=frozenset({Role.MUNICIPAL_CONTACT}), unit_ids=tsb)
+    assert proposer_refusal(consultant, "tsb") is None
+    assert "LAR consultant or physician" in (proposer_refusal(contact, "tsb") or "")
+    assert "unit other" in (proposer_refusal(consultant, "other") or "")
