@@ -58,7 +58,8 @@ def warm_holiday_calendar(years_ahead: int = 10) -> None:
         norwegian_public_holidays(year)
 
 
-def build_worker(client: Client, db: Database, settings: Settings) -> Worker:
+def build_worker(client: Client, db: Database, settings: Settings, **options: Any) -> Worker:
+    """The worker; `options` tune it (e.g. the simulation caches every open workflow)."""
     warm_holiday_calendar()
     return Worker(
         client,
@@ -66,4 +67,5 @@ def build_worker(client: Client, db: Database, settings: Settings) -> Worker:
         workflows=WORKFLOWS,
         activities=activities_for(db, settings),
         workflow_runner=WORKFLOW_RUNNER,
+        **options,
     )
