@@ -51,7 +51,7 @@ class NotificationActivities:
     async def notify(self, request: NotificationRequest) -> NotificationReceipt:
         """Deliver on every channel; a failed channel is retried without resending the rest."""
         async with self.db.transaction() as session:
-            addressees = await recipients.resolve(session, request, datetime.now(UTC))
+            addressees = await recipients.resolve(session, request, _due_at())
             unit = await directory.get_unit(session, request.owner_unit_id)
         deliveries: list[Delivery] = []
         failures: list[Exception] = []
@@ -144,6 +144,13 @@ class NotificationActivities:
         async with self.db.transaction() as session:
             await store.mark_sent(session, key, sent_at)
         return sent_at
+
+
+def _due_at() -> datetime:
+    """When the workflow asked for this send, on Temporal's clock: absences are resolved for
+    that moment, so the substitute on duty then is reached (also in virtual time, where the
+    worker's wall clock says nothing about who is away)."""
+    return activity.info().current_attempt_scheduled_time
 
 
 def _key(request: NotificationRequest, channel: Channel, target: str) -> str:
