@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from datetime import time as clock_time
 from typing import Any
 
 from sqlalchemy.dialects.postgresql import insert
@@ -23,6 +24,7 @@ from overgang.simulation.invariants import Invariants
 from overgang.simulation.observer import Observer, SeenEvent
 from overgang.simulation.people import People
 from overgang.simulation.population import (
+    CALENDAR,
     LAR_UNIT,
     Case,
     DischargeCase,
@@ -125,27 +127,27 @@ class Driver:
                 next_day = self._day_after(now)
             if now >= next_report:
                 self.print_progress(now)
-                next_report += report_every
+                while next_report <= now:
+                    next_report += report_every
         await self._look(now)
         await self._check_closed(now)
 
     def _next_look(self, now: datetime) -> datetime:
+        """Every half hour while offices are open; otherwise just before the next opening."""
         later = now + OBSERVE_EVERY
         local = later.astimezone(OSLO)
-        if FIRST_LOOK <= local.hour < LAST_LOOK:
+        if CALENDAR.is_business_day(local.date()) and FIRST_LOOK <= local.hour < LAST_LOOK:
             return later
-        morning = local.replace(hour=FIRST_LOOK, minute=30, second=0, microsecond=0)
-        if morning <= local:
-            morning += timedelta(days=1)
-        return morning.astimezone(UTC)
+        day = local.date() if local.hour < FIRST_LOOK else local.date() + timedelta(days=1)
+        morning = datetime.combine(CALENDAR.add_business_days(day, 0), clock_time(FIRST_LOOK, 30))
+        return morning.replace(tzinfo=OSLO).astimezone(UTC)
 
     def _day_after(self, now: datetime) -> datetime:
-        """23:00 Norwegian time on the next evening: the daily checkpoint."""
+        """23:00 Norwegian time on the next working day: the daily checkpoint."""
         local = now.astimezone(OSLO)
-        evening = local.replace(hour=23, minute=0, second=0, microsecond=0)
-        if evening <= local:
-            evening += timedelta(days=1)
-        return evening.astimezone(UTC)
+        day = local.date() if local.hour < 23 else local.date() + timedelta(days=1)
+        evening = datetime.combine(CALENDAR.add_business_days(day, 0), clock_time(23, 0))
+        return evening.replace(tzinfo=OSLO).astimezone(UTC)
 
     async def _look(self, now: datetime) -> None:
         tasks, events = await self.observer.look(now)

@@ -48,6 +48,7 @@ INVARIANTS = {
     "ends": "every transition ends, or is open for a reason the simulation can name",
     "lar_objection": "after a LAR objection nothing takes effect until an override or withdrawal",
 }
+SHOWN_AS_FOUND = 20  # breaches per invariant printed the moment they are found
 FAILED_TASK_EVENTS = {
     EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED,
     EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT,
@@ -104,6 +105,8 @@ class Invariants:
         if found not in self._seen:  # a transition checked while open and again when closed
             self._seen.add(found)
             self.outcomes[invariant].breaches.append(found)
+            if len(self.outcomes[invariant].breaches) <= SHOWN_AS_FOUND:
+                print(f"  BROKEN {invariant}: transition {transition_id}: {event}", flush=True)
 
     def count(self, invariant: str, n: int = 1) -> None:
         self.outcomes[invariant].checked += n
