@@ -36,14 +36,14 @@ def escalation_chain(
     state = start_escalation(policy, created_at)
     raises = sorted(raised)
     out: list[Expected] = []
-    while state.next_at is not None and state.next_at < stop + TOLERANCE:
-        while raises and raises[0][0] <= state.next_at:
+    while (at := state.next_at) is not None and at < stop + TOLERANCE:
+        while raises and raises[0][0] <= at:
             state = _raised(policy, state, *raises.pop(0))
-        decision = decide(policy, state, state.next_at)
+        decision = decide(policy, state, at)
         if decision is None:
             break
-        optional = abs(state.next_at - stop) <= TOLERANCE
-        out.append(Expected(f"{decision.action}:{decision.level}", state.next_at, optional))
+        optional = abs(at - stop) <= TOLERANCE
+        out.append(Expected(f"{decision.action}:{decision.level}", at, optional))
         state = decision.state
     return out
 

@@ -32,7 +32,7 @@ from overgang.simulation.records import (
     read_records,
     read_views,
 )
-from store.tables import NotificationRow
+from store.tables import NotificationRow, TaskRow
 
 if TYPE_CHECKING:
     from overgang.simulation.environment import Stack
@@ -321,7 +321,7 @@ class Invariants:
 # --- helpers -----------------------------------------------------------------------------------
 
 
-def _task_difference(task: Task, row: object) -> str:
+def _task_difference(task: Task, row: TaskRow) -> str:
     pairs = {
         "status": (task.status.value, row.status),
         "due_at": (task.due_at, row.due_at),

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import text
 
@@ -15,6 +17,7 @@ from overgang.simulation.invariants import INVARIANTS, Outcome
 from store.database import Database
 
 CALENDAR = BusinessCalendar()
+Rows = Sequence[Sequence[Any]]
 BREACHES_SHOWN = 8
 
 _TASKS = text(
@@ -63,7 +66,7 @@ async def figures(db: Database) -> list[str]:
     return lines
 
 
-def _acknowledgement(tasks: list[tuple[object, ...]]) -> list[str]:
+def _acknowledgement(tasks: Rows) -> list[str]:
     by_unit: dict[str, list[float]] = defaultdict(list)
     for unit, _, created, acknowledged, *_ in tasks:
         if isinstance(created, datetime) and isinstance(acknowledged, datetime):
@@ -75,9 +78,7 @@ def _acknowledgement(tasks: list[tuple[object, ...]]) -> list[str]:
     return lines
 
 
-def _overdue_and_escalation(
-    tasks: list[tuple[object, ...]], counts: list[tuple[object, ...]]
-) -> list[str]:
+def _overdue_and_escalation(tasks: Rows, counts: Rows) -> list[str]:
     tally: Counter[tuple[str, str]] = Counter(
         {(str(k), str(lv)): int(str(n)) for k, lv, n in counts}
     )
@@ -95,14 +96,14 @@ def _overdue_and_escalation(
     ]
 
 
-def _waiting_days(rows: list[tuple[object, ...]]) -> list[str]:
+def _waiting_days(rows: Rows) -> list[str]:
     days = sum(int(str(n)) for _, n, _ in rows)
     cost = sum(int(str(c or 0)) for _, _, c in rows)
-    per = ", ".join(f"{m}: {n}" for m, n, _ in sorted(rows))
+    per = ", ".join(f"{m}: {n}" for m, n, _ in sorted(rows, key=lambda r: str(r[0])))
     return [f"Waiting days (overliggedøgn): {days}, cost NOK {cost:,} at the year's rate ({per})"]
 
 
-def _follow_up(tasks: list[tuple[object, ...]]) -> list[str]:
+def _follow_up(tasks: Rows) -> list[str]:
     follow_ups = [t for t in tasks if t[1] == "follow_up" and t[6] != "cancelled"]
     in_time = [
         t
