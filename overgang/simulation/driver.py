@@ -19,7 +19,7 @@ from domain.discharge import OSLO, ChangeDischargeDate, MarkDischarged, MarkRead
 from domain.transition import CancelTransition
 from overgang.simulation.agenda import Agenda
 from overgang.simulation.commands import Commands
-from overgang.simulation.environment import Stack
+from overgang.simulation.environment import SimulationStalled, Stack
 from overgang.simulation.invariants import Invariants
 from overgang.simulation.observer import Observer, SeenEvent
 from overgang.simulation.people import People
@@ -88,6 +88,7 @@ class Driver:
         self.virtual_start: datetime | None = None
         self.virtual_end: datetime | None = None
         self.end_at: datetime | None = None
+        self.stalled = False
 
     # --- scheduling ------------------------------------------------------------------------
 
@@ -117,7 +118,14 @@ class Driver:
         next_look, next_day, next_report = now, self._day_after(now), now + report_every
         while now < end:
             target = min(t for t in (self.agenda.next_at(), next_look, next_day, end) if t)
-            now = await self.stack.clock.sleep_until(target)
+            try:
+                now = await self.stack.clock.sleep_until(target)
+            except SimulationStalled as stalled:
+                # Seen with the test server's update handling ("invalid history builder
+                # state"): report it as a failed workflow task and end with what was seen.
+                self.invariants.breach("workflow_tasks", "-", str(stalled))
+                self.stalled = True
+                break
             await asyncio.gather(*(self._do(a.run, now) for a in self.agenda.due(now)))
             if now >= next_look:
                 await self._look(now)
@@ -129,8 +137,9 @@ class Driver:
                 self.print_progress(now)
                 while next_report <= now:
                     next_report += report_every
-        await self._look(now)
-        await self._check_closed(now)
+        if not self.stalled:
+            await self._look(now)
+            await self._check_closed(now)
 
     def _next_look(self, now: datetime) -> datetime:
         """Every half hour while offices are open; otherwise just before the next opening."""

@@ -39,7 +39,7 @@ OBSERVER_INDEXES = (
 )
 # One sleep may cover a burst of work (a day of escalations), but virtual time that stands
 # still this long means a workflow task is stuck in the test server: stop and say so.
-SLEEP_RPC_TIMEOUT = timedelta(minutes=10)
+SLEEP_RPC_TIMEOUT = timedelta(minutes=3)
 
 
 def test_server_path() -> str:

@@ -80,7 +80,8 @@ async def _simulate(config: SimulationConfig, folder: Path) -> RunResult:
             flush=True,
         )
         await driver.run(start, end, report_every=timedelta(days=max(1, config.days // 12)))
-        await _final_checks(driver, end)
+        if not driver.stalled:
+            await _final_checks(driver, end)
         lines = await figures(stack.db)
         throughput = Throughput(
             time.monotonic() - wall, (end - start).days, driver.progress.started
