@@ -79,7 +79,7 @@ async def _simulate(config: SimulationConfig, folder: Path) -> RunResult:
             f"seed {config.seed}",
             flush=True,
         )
-        await driver.run(start, end, report_every=timedelta(days=max(1, config.days // 12)))
+        await driver.run(start, end, report_every=timedelta(days=max(1, min(7, config.days // 12))))
         if not driver.stalled:
             await _final_checks(driver, end)
         lines = await figures(stack.db)
