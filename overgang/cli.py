@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 import uvicorn
 
+from foundation.observability import configure_process
 from foundation.settings import Settings, load_settings
 
 
@@ -164,4 +165,5 @@ def main(argv: list[str] | None = None) -> None:
     args = parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     settings = load_settings()
+    configure_process(settings, args.command)
     COMMANDS[args.command][1](settings, args)
