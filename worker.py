@@ -73,9 +73,15 @@ def warm_holiday_calendar(years_ahead: int = 10) -> None:
 
 
 def build_worker(
-    client: Client, db: Database, settings: Settings, *, workflows: Sequence[type] = WORKFLOWS
+    client: Client,
+    db: Database,
+    settings: Settings,
+    *,
+    workflows: Sequence[type] = WORKFLOWS,
+    **options: Any,
 ) -> Worker:
-    """The worker for every workflow (tests may add probe workflows of their own)."""
+    """The worker for every workflow (tests may add probe workflows of their own); `options`
+    tune it (the simulation caches every open workflow)."""
     warm_holiday_calendar()
     # Our log lines carry the workflow and activity ids as fields (foundation.observability):
     # the SDK need not append its info dict to every message as well.
@@ -88,6 +94,7 @@ def build_worker(
         activities=activities_for(db, settings),
         workflow_runner=WORKFLOW_RUNNER,
         interceptors=[ActivityFailureLog()],
+        **options,
     )
 
 

@@ -108,7 +108,7 @@ class NotificationActivities:
         facts = SentFacts.resume(activity.info().heartbeat_details)
         facts.beat()  # this attempt's heartbeat starts with what earlier ones sent
         async with self.db.transaction() as session:
-            addressees = await recipients.resolve(session, request, datetime.now(UTC))
+            addressees = await recipients.resolve(session, request, _due_at())
             unit = await directory.get_unit(session, request.owner_unit_id)
         sender = _Sender(self.db, request, facts, attempt_deadline(activity.info()))
         outcomes: list[Outcome] = []
@@ -276,6 +276,13 @@ class _Sender:
         DELIVERY_FAILURES.labels(message.channel.value, trouble.reason).inc()
         activity.logger.warning("notification %s not delivered: %s", message.key, trouble.summary)
         return message.failed(trouble, counted)
+
+
+def _due_at() -> datetime:
+    """When the workflow asked for this send, on Temporal's clock: absences are resolved for
+    that moment, so the substitute on duty then is reached (also in virtual time, where the
+    worker's wall clock says nothing about who is away)."""
+    return activity.info().current_attempt_scheduled_time
 
 
 def _key(request: NotificationRequest, channel: Channel, target: str) -> str:

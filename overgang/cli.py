@@ -109,6 +109,16 @@ def _cmd_token(settings: Settings, args: argparse.Namespace) -> None:
     print(DevelopmentIssuer(settings).mint(found[0], hpr_number=found[1]))
 
 
+def _cmd_simulate(settings: Settings, args: argparse.Namespace) -> None:
+    from overgang.simulation.population import SimulationConfig
+    from overgang.simulation.run import simulate
+
+    config = SimulationConfig(
+        transitions=args.transitions, days=args.days, seed=args.seed, drain_days=args.drain_days
+    )
+    sys.exit(asyncio.run(simulate(config)))
+
+
 def _cmd_audit(settings: Settings, args: argparse.Namespace) -> None:
     from overgang.audit_verify import verify_command
 
@@ -133,7 +143,18 @@ COMMANDS: dict[str, tuple[str, Callable[[Settings, argparse.Namespace], None]]] 
         "rebuild the inbox, timeline and dashboards from Temporal's workflow histories",
         _cmd_rebuild_read_model,
     ),
+    "simulate": (
+        "run a simulated year of transitions in virtual time, checking invariants",
+        _cmd_simulate,
+    ),
 }
+
+
+def _simulate_arguments(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("--transitions", type=int, default=15_600, help="discharges (a year: 15600)")
+    sub.add_argument("--days", type=int, default=365, help="days over which they start")
+    sub.add_argument("--seed", type=int, default=2026, help="the same seed, the same population")
+    sub.add_argument("--drain-days", type=int, default=35, help="days to let the last settle")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -145,6 +166,8 @@ def parser() -> argparse.ArgumentParser:
             sub.add_argument("user_id", help="a person id from the directory")
         if name == "audit":
             sub.add_argument("action", choices=["verify"], help="verify: walk the hash chain")
+        if name == "simulate":
+            _simulate_arguments(sub)
     return root
 
 

@@ -200,7 +200,44 @@ async def test_an_absent_substitute_passes_the_notification_on(
         update={"channels": (Channel.IN_APP,)}
     )
 
-    receipt = await ActivityEnvironment().run(activities(db, settings).notify, request)
+    # Absences are resolved for the moment the workflow scheduled the send.
+    environment = ActivityEnvironment()
+    environment.info = dataclasses.replace(environment.info, current_attempt_scheduled_time=now)
+    receipt = await environment.run(activities(db, settings).notify, request)
+
+    assert [(d.person_id, d.on_behalf_of) for d in receipt.deliveries] == [
+        (who.backup, who.contact)
+    ]
+
+
+async def test_an_absence_is_judged_at_the_moment_the_send_was_due(
+    app_client: httpx.AsyncClient,
+    directory: DirectoryFactory,
+    db: Database,
+    settings: Settings,
+) -> None:
+    """A send the workflow scheduled during a holiday reaches the substitute, whatever the
+    worker's own clock says (in virtual time, or for a send that waited in the queue)."""
+    who = directory.identity
+    holiday = datetime.now(UTC) + timedelta(days=30)
+    async with db.transaction() as session:
+        await absences.add(
+            session,
+            person_id=who.contact,
+            substitute_id=who.backup,
+            starts_at=holiday,
+            ends_at=holiday + timedelta(days=21),
+            created_at=datetime.now(UTC),
+        )
+    transition_id, task_id = await a_task(app_client, directory)
+    request = reminder(directory, transition_id, task_id).model_copy(
+        update={"channels": (Channel.IN_APP,)}
+    )
+    environment = ActivityEnvironment()
+    due = holiday + timedelta(days=1)
+    environment.info = dataclasses.replace(environment.info, current_attempt_scheduled_time=due)
+
+    receipt = await environment.run(activities(db, settings).notify, request)
 
     assert [(d.person_id, d.on_behalf_of) for d in receipt.deliveries] == [
         (who.backup, who.contact)

@@ -1,0 +1,126 @@
+"""Reading what the invariants compare, in batches: the read model (transitions, tasks,
+events, notifications) from PostgreSQL, and each workflow's own state from Temporal."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from temporalio.client import Client
+from temporalio.service import RPCError
+
+from domain.calendar import OfficeHours
+from domain.escalation import EscalationLevel, EscalationPolicy
+from store.database import Database
+from store.tables import EscalationPolicyRow, EventRow, NotificationRow, Person, TaskRow, Transition
+from workflows.transition import TransitionView
+
+CONCURRENT_QUERIES = 32
+
+
+@dataclass(frozen=True)
+class Event:
+    seq: int
+    at: datetime
+    kind: str
+    task_id: str | None
+    detail: dict[str, Any]
+
+
+@dataclass
+class Record:
+    """One transition as the read model holds it, and as its workflow reports it."""
+
+    row: Transition
+    tasks: dict[str, TaskRow] = field(default_factory=dict)
+    events: list[Event] = field(default_factory=list)
+    notifications: list[NotificationRow] = field(default_factory=list)
+    view: TransitionView | None = None
+    waiting_days: int | None = None
+    query_error: str | None = None
+
+    def of_kind(self, kind: str, task_id: str | None = None) -> list[Event]:
+        return [
+            e for e in self.events if e.kind == kind and (task_id is None or e.task_id == task_id)
+        ]
+
+
+async def read_records(db: Database, ids: list[str]) -> dict[str, Record]:
+    """The read model of these transitions, in four queries."""
+    async with db.transaction() as session:
+        rows = await session.scalars(select(Transition).where(Transition.id.in_(ids)))
+        records = {row.id: Record(row) for row in rows}
+        for task in await session.scalars(select(TaskRow).where(TaskRow.transition_id.in_(ids))):
+            records[task.transition_id].tasks[task.id] = task
+        events = await session.scalars(
+            select(EventRow).where(EventRow.transition_id.in_(ids)).order_by(EventRow.seq)
+        )
+        for e in events:
+            records[e.transition_id].events.append(Event(e.seq, e.at, e.kind, e.task_id, e.detail))
+        notes = await session.scalars(
+            select(NotificationRow).where(NotificationRow.transition_id.in_(ids))
+        )
+        for note in notes:
+            records[note.transition_id].notifications.append(note)
+    return records
+
+
+async def read_views(client: Client, records: dict[str, Record]) -> None:
+    """Ask each workflow for its own state (the `view` query), a few at a time."""
+    limit = asyncio.Semaphore(CONCURRENT_QUERIES)
+
+    async def one(record: Record) -> None:
+        handle = client.get_workflow_handle(record.row.workflow_id)
+        async with limit:
+            try:
+                record.view = await handle.query("view", result_type=TransitionView)
+                if record.row.kind == "discharge":
+                    record.waiting_days = await handle.query("waiting_day_count", result_type=int)
+            except RPCError as error:
+                record.query_error = error.message[:200]
+
+    await asyncio.gather(*(one(r) for r in records.values()))
+
+
+@dataclass(frozen=True)
+class Directory:
+    """What the directory says, read once: policies by municipality, people's e-mail."""
+
+    policies: dict[str, EscalationPolicy]
+    emails: dict[str, str]
+
+    def policy_for(self, municipality_number: str) -> EscalationPolicy | None:
+        return self.policies.get(municipality_number)
+
+
+async def read_directory(db: Database) -> Directory:
+    async with db.transaction() as session:
+        rows = await session.scalars(
+            select(EscalationPolicyRow).order_by(EscalationPolicyRow.version)
+        )
+        policies: dict[str, EscalationPolicy] = {}
+        for row in rows:
+            if row.municipality_number and row.unit_id is None and row.task_kind is None:
+                policies[row.municipality_number] = EscalationPolicy(
+                    id=row.id,
+                    version=row.version,
+                    name=row.name,
+                    levels=tuple(EscalationLevel.model_validate(x) for x in row.levels),
+                    # The demo units keep the default office hours; the holidays come from
+                    # domain.calendar itself, not from the step's frozen snapshot.
+                    hours=OfficeHours(),
+                )
+        people = await session.execute(select(Person.id, Person.email))
+        emails = {pid: email for pid, email in people if email}
+    return Directory(policies, emails)
+
+
+def by_task(notes: list[NotificationRow]) -> dict[str, list[NotificationRow]]:
+    grouped: dict[str, list[NotificationRow]] = defaultdict(list)
+    for note in notes:
+        grouped[note.task_id or ""].append(note)
+    return grouped
