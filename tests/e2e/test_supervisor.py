@@ -5,9 +5,11 @@ human, and /readyz names the part that is down meanwhile (issue 12, observations
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -19,19 +21,24 @@ import pytest
 from up_process import UpProcess, wait_until
 
 from overgang.embedded import EmbeddedPostgres
-from overgang.embedded.temporal_server import temporal_binary
+from overgang.embedded.temporal_server import TemporalDevServer
+from workflows.search_attributes import cli_flags
 
 from factories import make_fodselsnummer
 
 
 @pytest.fixture
-def up(tmp_path: Path) -> Iterator[UpProcess]:
-    running = UpProcess(tmp_path / "state")
+def up() -> Iterator[UpProcess]:
+    # Not under pytest's tmp_path: every pytest session that starts on this machine sets
+    # /tmp/pytest-of-<user> back to 0700, shutting out PostgreSQL's system user midway.
+    folder = Path(tempfile.mkdtemp(prefix="overgang-e2e-"))
+    running = UpProcess(folder / "state")
     yield running
     if running.process is not None and running.process.poll() is None:
         running.stop()
     for process in running.servers():  # whatever a failed test left: never leak servers
         process.kill()
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 def _ready(up: UpProcess) -> bool:
@@ -108,11 +115,15 @@ def _start_a_discharge(up: UpProcess) -> None:
 def test_up_stops_its_own_leftover_temporal_server(up: UpProcess) -> None:
     """A Temporal server left by an earlier `up` (as the old one left them): stopped, not fought."""
     up.state_dir.mkdir(parents=True)
-    command = [str(temporal_binary()), "server", "start-dev", "--headless", "--ip", "127.0.0.1"]
-    command += ["--port", str(up.ports["temporal"])]
-    command += ["--db-filename", str(up.state_dir / "temporal.db")]
+    as_up_starts_it = TemporalDevServer(
+        up.state_dir / "temporal.db",
+        port=up.ports["temporal"],
+        ui_port=up.ports["ui"],
+        search_attributes=cli_flags(),
+        log_file=None,
+    )
     orphan = subprocess.Popen(
-        command,
+        as_up_starts_it.command(),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,  # not a child of `up`, as after a kill -9 of the old one
