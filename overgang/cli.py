@@ -1,4 +1,4 @@
-"""The `overgang` command: up, worker, api, migrate, demo, token."""
+"""The `overgang` command: up, worker, api, migrate, demo, token, audit, backup, restore."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import asyncio
 import logging
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import uvicorn
 
@@ -108,6 +109,28 @@ def _cmd_token(settings: Settings, args: argparse.Namespace) -> None:
     print(DevelopmentIssuer(settings).mint(found[0], hpr_number=found[1]))
 
 
+def _cmd_backup(settings: Settings, args: argparse.Namespace) -> None:
+    from overgang.backup import BackupError, backup
+
+    try:
+        path = asyncio.run(backup(settings, args.path))
+    except BackupError as error:
+        sys.exit(f"overgang backup: {error}")
+    print(f"Backup written to {path}")
+    print("It holds no keys: keep OVERGANG_CODEC_KEYS too, or its workflows cannot be read.")
+
+
+def _cmd_restore(settings: Settings, args: argparse.Namespace) -> None:
+    from overgang.backup import BackupError, restore
+
+    try:
+        summary = asyncio.run(restore(settings, args.path))
+    except BackupError as error:
+        sys.exit(f"overgang restore: {error}")
+    print(f"Restored the backup taken {summary}.")
+    print("Start it with `overgang up`.")
+
+
 def _cmd_audit(settings: Settings, args: argparse.Namespace) -> None:
     from overgang.audit_verify import verify_command
 
@@ -122,6 +145,8 @@ COMMANDS: dict[str, tuple[str, Callable[[Settings, argparse.Namespace], None]]] 
     "demo": ("load the demo directory (municipalities, units, people, policies)", _cmd_demo),
     "token": ("print a development token for a directory user", _cmd_token),
     "audit": ("`audit verify`: check the audit log's hash chain", _cmd_audit),
+    "backup": ("back up the embedded PostgreSQL and Temporal (a .tar.gz)", _cmd_backup),
+    "restore": ("restore a backup (with `overgang up` stopped)", _cmd_restore),
 }
 
 
@@ -134,6 +159,12 @@ def parser() -> argparse.ArgumentParser:
             sub.add_argument("user_id", help="a person id from the directory")
         if name == "audit":
             sub.add_argument("action", choices=["verify"], help="verify: walk the hash chain")
+        if name == "backup":
+            sub.add_argument(
+                "path", nargs="?", type=Path, help="default: ./overgang-backup-*.tar.gz"
+            )
+        if name == "restore":
+            sub.add_argument("path", type=Path, help="a file `overgang backup` wrote")
     return root
 
 

@@ -62,12 +62,17 @@ def _read(key: str, stored: mailbox.MaildirMessage) -> CaughtMail:
     return CaughtMail(
         id=key,
         received_at=datetime.fromtimestamp(stored.get_date(), UTC),  # the delivery time
-        sender=str(message.get("Return-Path", "")).strip("<>"),
-        recipients=tuple(str(to) for to in message.get_all("Delivered-To", [])),
-        subject=str(message.get("Subject", "")),
-        message_id=str(message.get("Message-ID", "")),
+        sender=_header(message, "Return-Path").strip("<>"),
+        recipients=tuple(str(to).strip() for to in message.get_all("Delivered-To", [])),
+        subject=_header(message, "Subject"),
+        message_id=_header(message, "Message-ID"),
         body=_plain_text(message),
     )
+
+
+def _header(message: EmailMessage, name: str) -> str:
+    """Unfolded (a long Message-ID arrives folded onto its own line)."""
+    return " ".join(str(message.get(name, "")).split())
 
 
 def _plain_text(message: EmailMessage) -> str:

@@ -56,7 +56,7 @@ async def test_the_email_channel_delivers_to_the_catcher(catcher: MailCatcher) -
     assert caught.recipients == ("bolig.kontakt@example.no",)
     assert caught.sender == settings.smtp_sender
     assert caught.subject == "Eskalert oppgave: bolig (nivå 2)"
-    assert request.key.replace(":", ".") in caught.message_id
+    assert caught.message_id.startswith(f"<{request.key.replace(':', '.')}")
     assert f"/tasks/{request.task_id}" in caught.body
 
 
