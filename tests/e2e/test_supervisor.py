@@ -4,6 +4,7 @@ human, and /readyz names the part that is down meanwhile (issue 12, observations
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -21,6 +22,7 @@ import pytest
 from up_process import UpProcess, wait_until
 
 from overgang.embedded import EmbeddedPostgres
+from overgang.embedded.ports import port_in_use
 from overgang.embedded.temporal_server import TemporalDevServer
 from workflows.search_attributes import cli_flags
 
@@ -71,9 +73,37 @@ def test_killed_up_leaves_no_process_and_starts_again(up: UpProcess) -> None:
     print(f"\nafter kill -9 of `overgang up`, its servers were gone in {seconds:.1f} s")
     assert up.servers() == []
 
-    restart = up.start()
-    print(f"a new `overgang up` was ready in {restart:.1f} s")
+    # What an `up` from before this fix left behind: its Temporal server, on our ports and db.
+    with _old_style_orphan(up) as orphan:
+        restart = up.start()
+        print(f"a new `overgang up` was ready in {restart:.1f} s")
+        assert f"stopped a leftover temporal server (pid {orphan.pid})" in up.output()
+        assert orphan.wait(timeout=10) is not None
     assert up.readiness()[0] == 200
+
+
+@contextlib.contextmanager
+def _old_style_orphan(up: UpProcess) -> Iterator[subprocess.Popen[bytes]]:
+    as_up_starts_it = TemporalDevServer(
+        up.state_dir / "temporal.db",
+        port=up.ports["temporal"],
+        ui_port=up.ports["ui"],
+        search_attributes=cli_flags(),
+        log_file=None,
+    )
+    orphan = subprocess.Popen(
+        as_up_starts_it.command(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,  # nobody's child that dies with it
+    )
+    try:
+        wait_until(lambda: port_in_use(up.ports["temporal"]), timeout=30, what="the orphan")
+        yield orphan
+    finally:
+        if orphan.poll() is None:
+            orphan.kill()
+            orphan.wait()
 
 
 def test_dead_parts_come_back_and_readyz_names_them(up: UpProcess) -> None:
@@ -110,32 +140,6 @@ def _start_a_discharge(up: UpProcess) -> None:
         timeout=60,
     )
     assert response.status_code == 201, response.text
-
-
-def test_up_stops_its_own_leftover_temporal_server(up: UpProcess) -> None:
-    """A Temporal server left by an earlier `up` (as the old one left them): stopped, not fought."""
-    up.state_dir.mkdir(parents=True)
-    as_up_starts_it = TemporalDevServer(
-        up.state_dir / "temporal.db",
-        port=up.ports["temporal"],
-        ui_port=up.ports["ui"],
-        search_attributes=cli_flags(),
-        log_file=None,
-    )
-    orphan = subprocess.Popen(
-        as_up_starts_it.command(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,  # not a child of `up`, as after a kill -9 of the old one
-    )
-    try:
-        up.start()
-        assert orphan.wait(timeout=10) is not None
-        assert f"stopped a leftover temporal server (pid {orphan.pid})" in up.output()
-        assert up.readiness()[0] == 200
-    finally:
-        if orphan.poll() is None:
-            orphan.kill()
 
 
 def test_a_failed_start_stops_nothing_it_did_not_start(up: UpProcess) -> None:
