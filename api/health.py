@@ -41,9 +41,7 @@ async def readyz(request: Request) -> JSONResponse | dict[str, object]:
     down = [TITLES[name] for name, state in parts.items() if state == DOWN]
     if down:
         detail = f"not reachable: {', '.join(down)}"
-        return problem_response(
-            503, "Not ready", detail, headers={"Retry-After": "5"}, parts=parts
-        )
+        return problem_response(503, "Not ready", detail, headers={"Retry-After": "5"}, parts=parts)
     return {"status": "ready", "parts": parts}
 
 

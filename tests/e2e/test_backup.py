@@ -29,7 +29,7 @@ ESCALATION_WAIT = 45.0
 
 @pytest.fixture
 def up() -> Iterator[UpProcess]:
-    folder = Path(tempfile.mkdtemp(prefix="overgang-e2e-"))  # see test_supervisor.py
+    folder = Path(tempfile.mkdtemp(prefix="overgang-e2e-"))  # see test_up_killed.py
     running = UpProcess(folder / "state")
     yield running
     if running.process is not None and running.process.poll() is None:
@@ -70,8 +70,8 @@ class Api:
 
 def _fast_policy(api: Api) -> None:
     """Halden's steps escalate after ESCALATION_WAIT wall-clock seconds, in-app and by e-mail."""
-    level = {"wait": ESCALATION_WAIT, "business_time": False, "reach_on_call_now": True}
-    level["channels"] = ["in_app", "email"]
+    level: dict[str, Any] = {"wait": ESCALATION_WAIT, "business_time": False}
+    level |= {"reach_on_call_now": True, "channels": ["in_app", "email"]}
     levels = [level, {**level, "wait": 3600}]
     body = {"name": "Test: rask", "levels": levels}
     response = api.call("PUT", "/api/v1/escalation-policies/policy-halden", "admin", json=body)
