@@ -14,6 +14,8 @@ from typing import Any
 import httpx
 import psutil
 
+from api.auth.tokens import DevelopmentIssuer
+from foundation.settings import Settings
 from overgang.embedded import free_port
 
 OVERGANG = str(Path(sys.executable).parent / "overgang")
@@ -92,6 +94,11 @@ class UpProcess:
         except httpx.HTTPError:
             return 0, {}
         return response.status_code, response.json()
+
+    def token(self, person_id: str) -> str:
+        """What `overgang token` prints, minted here with the state folder's development key
+        (a Python start fewer per person)."""
+        return DevelopmentIssuer(Settings(state_dir=self.state_dir)).mint(person_id)
 
     def run(self, *args: str) -> str:
         done = subprocess.run(

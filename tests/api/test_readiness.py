@@ -15,6 +15,8 @@ from foundation.settings import Settings
 from overgang.app import attach, create_app
 from store.database import Database
 
+from polling import eventually
+
 
 async def readiness(
     settings: Settings, db: Database, temporal: Client, **state: object
@@ -29,8 +31,12 @@ async def readiness(
 
 
 async def test_ready_names_every_part_up(app_client: httpx.AsyncClient) -> None:
-    response = await app_client.get("/readyz")  # the session's worker polls its queue
-    assert response.status_code == 200, response.text
+    async def ready() -> httpx.Response | None:
+        response = await app_client.get("/readyz")
+        return response if response.status_code == 200 else None
+
+    # The session's worker counts once Temporal has seen its first poll.
+    response = await eventually(ready, timeout=30, what="/readyz 200")
     assert response.json() == {
         "status": "ready",
         "parts": {"postgres": "up", "temporal": "up", "worker": "up"},

@@ -42,7 +42,7 @@ def up() -> Iterator[UpProcess]:
 class Api:
     def __init__(self, up: UpProcess) -> None:
         self.base_url = up.base_url
-        self.tokens = {who: up.run("token", who).strip() for who in ("dps-halden-kontakt", "admin")}
+        self.tokens = {who: up.token(who) for who in ("dps-halden-kontakt", "admin")}
 
     def call(self, method: str, path: str, who: str, **kwargs: Any) -> httpx.Response:
         headers = {"Authorization": f"Bearer {self.tokens[who]}"}

@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 import psutil
 import pytest
-from up_process import UpProcess, wait_until
+from up_process import OVERGANG, UpProcess, wait_until
 
 from overgang.embedded import EmbeddedPostgres
 from overgang.embedded.ports import port_in_use
@@ -123,9 +123,14 @@ def test_dead_parts_come_back_and_readyz_names_them(up: UpProcess) -> None:
 
     _start_a_discharge(up)  # the worker, Temporal and PostgreSQL work together again
 
+    assert up.process is not None
+    second = subprocess.run([OVERGANG, "up"], env=up.env, capture_output=True, text=True)
+    assert second.returncode != 0
+    assert f"is running as pid {up.process.pid}" in second.stderr, second.stderr
+
 
 def _start_a_discharge(up: UpProcess) -> None:
-    coordinator = up.run("token", "dps-halden-kontakt").strip()
+    coordinator = up.token("dps-halden-kontakt")
     body = {
         "patient": {"fodselsnummer": make_fodselsnummer(), "name": "Ola Nordmann"},
         "what_matters": "Å komme hjem.",
