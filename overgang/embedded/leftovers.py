@@ -28,7 +28,8 @@ class AlreadyRunning(RuntimeError):
     """Another `overgang up` holds this state folder."""
 
     def __init__(self, state_dir: Path, pid: int | None) -> None:
-        super().__init__(f"overgang up is already running (pid {pid}) on {state_dir}")
+        # A restore holds the same lock while it replaces the state.
+        super().__init__(f"overgang up (or a restore) is running as pid {pid} on {state_dir}")
         self.pid = pid
 
 

