@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from temporalio.client import Client
 
-from api import codec, errors, health, metrics
+from api import codec, errors, health, metrics, request_context
 from api.absences.routes import router as absences_router
 from api.audit import refusals
 from api.audit.routes import router as audit_router
@@ -24,6 +24,7 @@ from api.policies.routes import router as policies_router
 from api.portfolio_transfers.routes import router as portfolio_transfers_router
 from api.tasks.routes import router as tasks_router
 from api.transitions.routes import router as transitions_router
+from foundation.observability import adopt_uvicorn_loggers
 from foundation.settings import Settings
 from foundation.temporal_client import connect
 from store.database import Database
@@ -36,6 +37,7 @@ def create_api(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        adopt_uvicorn_loggers()
         owns_db = not hasattr(app.state, "db")
         if owns_db:
             app.state.db = Database(database_url)
@@ -66,6 +68,7 @@ def create_api(
     codec.install(app, settings)
     refusals.install(app)
     metrics.install(app)
+    request_context.install(app)
     return app
 
 

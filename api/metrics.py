@@ -1,10 +1,12 @@
-"""Prometheus metrics: requests by route template (count, latency) and transitions started.
+"""Prometheus metrics: requests by route template (count, latency) and transitions started,
+beside the process's own (the default registry) and the Temporal SDK's (foundation.telemetry).
 
 Each app gets its own registry, so several apps in one process (tests) do not collide.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 from fastapi import FastAPI, Request, Response
@@ -16,6 +18,8 @@ from prometheus_client import (
     generate_latest,
 )
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from foundation.telemetry import add_process_metrics
 
 # The routes that start transitions, by kind; a 201/202 that is not an idempotent replay counts.
 START_ROUTES = {
@@ -46,6 +50,7 @@ class Metrics:
             ["kind"],
             registry=self.registry,
         )
+        add_process_metrics(self.registry)
 
     def observe(self, scope: Scope, status: int, seconds: float) -> None:
         route = getattr(scope.get("route"), "path", None) or "unmatched"
@@ -89,5 +94,7 @@ def install(app: FastAPI) -> None:
 
     @app.get("/metrics", tags=["health"], include_in_schema=False)
     async def prometheus_metrics(request: Request) -> Response:
-        """Prometheus text format; needs no token (like /healthz), holds no personal data."""
-        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+        """Prometheus text format; needs no token (like /healthz), holds no personal data.
+        In a thread: reading the Temporal SDK's endpoint must not hold up the event loop."""
+        text = await asyncio.to_thread(generate_latest, metrics.registry)
+        return Response(text, media_type=CONTENT_TYPE_LATEST)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -118,6 +118,36 @@ class Settings(BaseSettings):
     smtp_timeout_seconds: float = 10.0
     # Webhooks to units' systems (EPJ, chat): how long one delivery may take.
     webhook_timeout_seconds: float = 10.0
+
+    # Logs, metrics and traces (foundation/observability.py, telemetry.py, tracing.py).
+    log_format: Literal["auto", "json", "plain"] = Field(
+        default="auto",
+        description="auto: JSON lines unless a person reads them at a terminal, and always "
+        "JSON in production; plain: one readable line per record.",
+    )
+    log_level: str = Field(
+        default="INFO", description="For overgang's own loggers; libraries log from WARNING."
+    )
+    temporal_metrics: bool = Field(
+        default=True, description="Collect the Temporal SDK's metrics for /metrics."
+    )
+    worker_metrics_host: str = "127.0.0.1"
+    worker_metrics_port: int = Field(
+        default=9464,
+        description="Where `overgang worker`, running alone, serves its /metrics (the Temporal "
+        "SDK's and the worker's own); under `overgang up` the API's /metrics carries them.",
+    )
+    otel_exporter_otlp_endpoint: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices(
+            "OTEL_EXPORTER_OTLP_ENDPOINT", "OVERGANG_OTEL_EXPORTER_OTLP_ENDPOINT"
+        ),
+        description="OTLP/HTTP collector (e.g. http://collector:4318); unset: no tracing.",
+    )
+    otel_service_name: str = Field(
+        default="overgang",
+        validation_alias=AliasChoices("OTEL_SERVICE_NAME", "OVERGANG_OTEL_SERVICE_NAME"),
+    )
 
     @model_validator(mode="after")
     def _refuse_development_secrets(self) -> Settings:

@@ -6,6 +6,8 @@ from temporalio.client import Client, TLSConfig
 
 from foundation.codec import build_codec, data_converter
 from foundation.settings import Settings
+from foundation.telemetry import temporal_runtime
+from foundation.tracing import temporal_plugins
 
 
 def _tls(settings: Settings) -> TLSConfig | bool:
@@ -18,7 +20,8 @@ def _tls(settings: Settings) -> TLSConfig | bool:
 
 
 async def connect(settings: Settings, address: str | None = None) -> Client:
-    """A client whose payloads are encrypted with the configured key ring."""
+    """A client whose payloads are encrypted with the configured key ring, on the process's
+    Runtime (metrics), traced when tracing is on."""
     target = address or settings.temporal_address
     if target is None:
         raise ValueError("no Temporal address: start the embedded server or set TEMPORAL_ADDRESS")
@@ -29,4 +32,6 @@ async def connect(settings: Settings, address: str | None = None) -> Client:
         data_converter=data_converter(build_codec(settings)),
         tls=_tls(settings),
         api_key=api_key,
+        runtime=temporal_runtime(settings),
+        plugins=temporal_plugins(),
     )

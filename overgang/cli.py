@@ -11,6 +11,7 @@ from pathlib import Path
 
 import uvicorn
 
+from foundation.observability import configure_process
 from foundation.settings import Settings, load_settings
 
 
@@ -172,4 +173,5 @@ def main(argv: list[str] | None = None) -> None:
     args = parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     settings = load_settings()
+    configure_process(settings, args.command)
     COMMANDS[args.command][1](settings, args)

@@ -1,7 +1,10 @@
 """Absences (ferie, sykefravær) with a named substitute (stedfortreder), and their queries.
 
 While an absence is running, notifications meant for the absent person go to the substitute,
-and the substitute acts for the absent person's units.
+and the substitute acts for the absent person's units. Only while the substitute may stand in
+(domain.delegation: they are a contact or backup of one of the absent person's units): an
+absence written before that rule, or one whose substitute has since left the unit, gives
+neither access nor notifications.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.types import DateTime
 
+from domain.delegation import substitute_refusal
 from store.tables import Base, Membership
 
 
@@ -40,21 +44,42 @@ def _running(at: datetime) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
 
 
 async def substitute_for(session: AsyncSession, person_id: str, at: datetime) -> str | None:
-    """Who stands in for `person_id` at `at` (the latest-started absence wins)."""
-    return await session.scalar(
+    """Who stands in for `person_id` at `at` (the latest-started eligible absence wins)."""
+    rows = await session.scalars(
         select(AbsenceRow.substitute_id)
         .where(AbsenceRow.person_id == person_id, *_running(at))
         .order_by(AbsenceRow.starts_at.desc(), AbsenceRow.id.desc())
-        .limit(1)
     )
+    candidates = list(rows)
+    units = await memberships_of(session, {person_id, *candidates})
+    eligible = (c for c in candidates if _may_stand_in(units, person_id, c))
+    return next(eligible, None)
 
 
 async def stood_in_for(session: AsyncSession, substitute_id: str, at: datetime) -> set[str]:
-    """The people `substitute_id` stands in for at `at`."""
+    """The people whose running absence names `substitute_id` (eligible or not: see
+    store.directory.acting_unit_ids)."""
     rows = await session.scalars(
         select(AbsenceRow.person_id).where(AbsenceRow.substitute_id == substitute_id, *_running(at))
     )
     return set(rows)
+
+
+def _may_stand_in(units: dict[str, frozenset[str]], absent_id: str, substitute_id: str) -> bool:
+    empty: frozenset[str] = frozenset()
+    refusal = substitute_refusal(units.get(absent_id, empty), units.get(substitute_id, empty))
+    return refusal is None
+
+
+async def memberships_of(session: AsyncSession, person_ids: set[str]) -> dict[str, frozenset[str]]:
+    """The units each person is a contact or backup of (their own, not stood in for)."""
+    rows = await session.execute(
+        select(Membership.person_id, Membership.unit_id).where(Membership.person_id.in_(person_ids))
+    )
+    found: dict[str, set[str]] = {}
+    for person_id, unit_id in rows:
+        found.setdefault(person_id, set()).add(unit_id)
+    return {person_id: frozenset(units) for person_id, units in found.items()}
 
 
 async def add(session: AsyncSession, **values: object) -> AbsenceRow:

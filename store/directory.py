@@ -8,7 +8,9 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from domain.access import UnitFacts
 from domain.calendar import OfficeHours
+from domain.delegation import units_stood_in_for
 from domain.escalation import EscalationLevel, EscalationPolicy
 from store import absences
 from store.tables import EscalationPolicyRow, Membership, Municipality, Person, Unit
@@ -36,11 +38,12 @@ async def unit_ids_of(session: AsyncSession, person_id: str) -> set[str]:
 async def acting_unit_ids(
     session: AsyncSession, person_id: str, at: datetime | None = None
 ) -> set[str]:
-    """The units a person acts for now: their own, and those of people they stand in for."""
-    units = await unit_ids_of(session, person_id)
-    for absent_id in await absences.stood_in_for(session, person_id, at or datetime.now(UTC)):
-        units |= await unit_ids_of(session, absent_id)
-    return units
+    """The units a person acts for now: their own, and those of the people they stand in for
+    during a running absence, where they may (domain.delegation.units_stood_in_for)."""
+    absent = await absences.stood_in_for(session, person_id, at or datetime.now(UTC))
+    members = await absences.memberships_of(session, {person_id, *absent})
+    own = members.pop(person_id, frozenset())
+    return set(own | units_stood_in_for(own, members))
 
 
 async def contacts_of(session: AsyncSession, unit_id: str, *, backups: bool) -> list[Person]:
@@ -130,3 +133,13 @@ async def leadership(session: AsyncSession, person_id: str) -> tuple[set[str], s
 async def unit_kinds(session: AsyncSession, unit_ids: Iterable[str]) -> dict[str, str]:
     rows = await session.execute(select(Unit.id, Unit.kind).where(Unit.id.in_(list(unit_ids))))
     return {unit_id: kind for unit_id, kind in rows}
+
+
+def facts_of(unit: Unit) -> UnitFacts:
+    return UnitFacts(id=unit.id, kind=unit.kind, municipality_number=unit.municipality_number)
+
+
+async def unit_facts(session: AsyncSession, unit_ids: Iterable[str]) -> dict[str, UnitFacts]:
+    """What the access and delegation rules need to know of these units."""
+    rows = await session.scalars(select(Unit).where(Unit.id.in_(list(unit_ids))))
+    return {unit.id: facts_of(unit) for unit in rows}

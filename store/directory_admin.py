@@ -38,21 +38,24 @@ async def memberships(session: AsyncSession, person_ids: list[str]) -> dict[str,
     return found
 
 
-async def put_unit(session: AsyncSession, unit: Unit) -> Unit:
-    """Create or replace a unit (office hours and webhook secret kept if not given)."""
-    merged = await session.merge(unit)
+async def save_unit(session: AsyncSession, unit: Unit) -> Unit:
+    """Write a new or changed unit."""
+    session.add(unit)
     await session.flush()
-    return merged
+    return unit
 
 
-async def put_person(session: AsyncSession, person: Person, units: list[Membership]) -> Person:
-    """Create or replace a person and their memberships."""
-    merged = await session.merge(person)
+async def save_person(
+    session: AsyncSession, person: Person, units: list[Membership] | None
+) -> Person:
+    """Write a new or changed person; `units`, when given, replace their memberships."""
+    session.add(person)
     await session.flush()
-    await session.execute(delete(Membership).where(Membership.person_id == person.id))
-    session.add_all(units)
-    await session.flush()
-    return merged
+    if units is not None:
+        await session.execute(delete(Membership).where(Membership.person_id == person.id))
+        session.add_all(units)
+        await session.flush()
+    return person
 
 
 async def person_by_hpr(session: AsyncSession, hpr_number: str) -> Person | None:

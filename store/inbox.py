@@ -8,23 +8,23 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.tasks import OPEN_STATUSES
-from store.tables import EventRow, Patient, TaskRow, Transition
+from store.tables import EventRow, TaskRow, Transition
 
 
 async def inbox(
     session: AsyncSession, unit_ids: Iterable[str], *, open_only: bool = True, limit: int = 200
-) -> list[tuple[TaskRow, Transition, Patient]]:
-    """The units' tasks with their transitions and patients, soonest due first."""
+) -> list[tuple[TaskRow, Transition]]:
+    """The units' tasks with their transitions (which carry the patient's name), soonest due
+    first."""
     query = (
-        select(TaskRow, Transition, Patient)
+        select(TaskRow, Transition)
         .join(Transition, Transition.id == TaskRow.transition_id)
-        .join(Patient, Patient.id == Transition.patient_id)
         .where(TaskRow.owner_unit_id.in_(list(unit_ids)))
     )
     if open_only:
         query = query.where(TaskRow.status.in_([s.value for s in OPEN_STATUSES]))
     rows = await session.execute(query.order_by(TaskRow.due_at, TaskRow.id).limit(limit))
-    return [(task, transition, patient) for task, transition, patient in rows]
+    return [(task, transition) for task, transition in rows]
 
 
 async def get_task(session: AsyncSession, task_id: str) -> TaskRow | None:

@@ -10,12 +10,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain.tasks import Task
 from domain.timeline import TimelineEvent
 from domain.transition import TransitionRecord, TransitionSnapshot
+from store import patients
 from store.tables import EventRow, TaskRow, Transition
 
 
 async def register_transition(session: AsyncSession, record: TransitionRecord) -> None:
     values = record.model_dump(mode="python")
     values.update(status="active", updated_at=record.started_at, revision=0)
+    # The name is not in the workflow's payload (no patient identifiers go to Temporal).
+    parent_id = record.details.get("parent_transition_id")
+    values["patient_name"] = patients.name_on_register(record.id, record.patient_id, parent_id)
     await session.execute(insert(Transition).values(**values).on_conflict_do_nothing())
 
 

@@ -69,7 +69,8 @@ class Unit(Base):
     leader_id: Mapped[str | None] = mapped_column(String(64))
     email: Mapped[str | None] = mapped_column(String(200))
     webhook_url: Mapped[str | None] = mapped_column(String(500))
-    webhook_secret: Mapped[str | None] = mapped_column(String(200))
+    webhook_secret: Mapped[str | None] = mapped_column(String(200))  # write-only in the API
+    webhook_rotated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     hours: Mapped[dict[str, Any]] = mapped_column(JsonB, default=dict)
 
 
@@ -113,7 +114,9 @@ class EscalationPolicyRow(Base):
 
 
 class Patient(Base):
-    """The only place a fødselsnummer is stored; everything else refers to the internal id."""
+    """The only place a fødselsnummer is stored; everything else refers to the internal id.
+    The name is the one first given for the number: each transition carries its own
+    (Transition.patient_name), so a later discharge elsewhere renames nothing."""
 
     __tablename__ = "patients"
 
@@ -130,6 +133,8 @@ class Transition(Base):
     kind: Mapped[str] = mapped_column(String(20))
     workflow_id: Mapped[str] = mapped_column(String(100), unique=True)
     patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id"), index=True)
+    # As the person who started it named the patient (store.patients), never rewritten.
+    patient_name: Mapped[str] = mapped_column(String(200))
     municipality_number: Mapped[str] = mapped_column(ForeignKey("municipalities.number"))
     origin_unit_id: Mapped[str] = mapped_column(ForeignKey("units.id"))
     started_by: Mapped[str] = mapped_column(String(64))
@@ -143,7 +148,10 @@ class Transition(Base):
     updated_at: Mapped[datetime] = _ts()
     revision: Mapped[int] = mapped_column(Integer, default=0)
 
-    __table_args__ = (Index("ix_transitions_municipality_status", "municipality_number", "status"),)
+    __table_args__ = (
+        Index("ix_transitions_municipality_status", "municipality_number", "status"),
+        Index("ix_transitions_patient_origin", "patient_id", "origin_unit_id"),
+    )
 
 
 class TaskRow(Base):

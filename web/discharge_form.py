@@ -36,6 +36,10 @@ MESSAGES = {
     "expected_discharge_date": "Skriv forventet utskrivningsdato som dd.mm.åååå.",
 }
 PAST_DATE = "Forventet utskrivningsdato kan ikke være tilbake i tid."
+SECOND_EPISODE = (
+    "Pasienten har allerede en aktiv utskrivning fra denne enheten. Kryss av for ny episode "
+    "bare hvis dette ikke er en dobbeltregistrering."
+)
 CONSENT_MISSING = "Velg ja eller nei: {}."
 
 # Field paths in DischargeCreate -> the form field that shows the message.
@@ -48,6 +52,7 @@ FIELD_FOR = {
 FORM_ORDER = [
     "what_matters", "patient_name", "fodselsnummer", "municipality_number",
     "origin_unit_id", "expected_discharge_date", *(f"consent_{k}" for k, _ in CONSENTS),
+    "new_episode",
 ]  # fmt: skip
 
 
@@ -74,6 +79,7 @@ def _body(form: Mapping[str, Any], consents: dict[str, bool]) -> dict[str, Any]:
         or None,
         "needs": {key: form.get(f"need_{key}") == "ja" for key, _ in NEEDS},
         "consents": consents,
+        "new_episode": form.get("new_episode") == "ja",
     }
 
 

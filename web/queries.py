@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth.policy import DPS_UNIT_KINDS
+from api.discharges.service import RECEIVING_UNIT_KIND
 from domain.actors import Actor
-from domain.tasks import OPEN_STATUSES
-from store.tables import Membership, Municipality, Patient, Person, TaskRow, Transition, Unit
+from domain.delegation import consents_given, eligible_substitutes, forward_targets
+from domain.tasks import OPEN_STATUSES, TaskKind
+from store import absences, directory
+from store.tables import Membership, Municipality, Person, TaskRow, Transition, Unit
 
 OWN_TRANSITIONS_LIMIT = 100
 
@@ -47,11 +51,10 @@ async def origin_units(session: AsyncSession, actor: Actor) -> list[Unit]:
     return list(rows)
 
 
-async def patient_of(session: AsyncSession, transition_id: str) -> Patient | None:
+async def patient_name_of(session: AsyncSession, transition_id: str) -> str | None:
+    """The patient's name as this transition's starter gave it (never another's)."""
     return await session.scalar(
-        select(Patient)
-        .join(Transition, Transition.patient_id == Patient.id)
-        .where(Transition.id == transition_id)
+        select(Transition.patient_name).where(Transition.id == transition_id)
     )
 
 
@@ -60,8 +63,7 @@ async def own_transitions(
 ) -> list[tuple[Transition, str, list[TaskRow]]]:
     """Transitions the coordinator started or that left their units, newest first."""
     rows = await session.execute(
-        select(Transition, Patient.name)
-        .join(Patient, Patient.id == Transition.patient_id)
+        select(Transition, Transition.patient_name)
         .where(
             or_(
                 Transition.started_by == actor.person_id,
@@ -83,20 +85,45 @@ async def own_transitions(
     return [(t, name, by_transition.get(t.id, [])) for t, name in found]
 
 
+@dataclass(frozen=True)
+class ForwardChoice:
+    id: str
+    label: str
+
+
 async def forward_units(
-    session: AsyncSession, municipality_number: str, owner_unit_id: str
-) -> list[Unit]:
-    """The municipality's other units a task can be forwarded to (not the specialist units)."""
-    rows = await session.scalars(
-        select(Unit)
+    session: AsyncSession, kind: str, owner_unit_id: str, transition: Transition
+) -> list[ForwardChoice]:
+    """The units a rejected step may be forwarded to (domain.delegation.forward_targets): the
+    transition's municipality's first, then other municipalities' receiving units."""
+    rows = await session.execute(
+        select(Unit, Municipality.name)
+        .outerjoin(Municipality, Municipality.number == Unit.municipality_number)
         .where(
-            Unit.municipality_number == municipality_number,
-            Unit.id != owner_unit_id,
-            Unit.kind.not_in(list(DPS_UNIT_KINDS)),
+            or_(
+                Unit.municipality_number == transition.municipality_number,
+                Unit.kind == RECEIVING_UNIT_KIND,
+            )
         )
-        .order_by(Unit.name)
+        .order_by(Unit.municipality_number != transition.municipality_number, Municipality.name)
+        .order_by(Unit.name, Unit.id)
     )
-    return list(rows)
+    found = [(unit, municipality) for unit, municipality in rows]
+    allowed = forward_targets(
+        TaskKind(kind),
+        [directory.facts_of(unit) for unit, _ in found],
+        owner_unit_id=owner_unit_id,
+        origin_unit_id=transition.origin_unit_id,
+        consents=consents_given(transition.details.get("consents")),
+    )
+    ids = {unit.id for unit in allowed}
+    return [_choice(unit, name, transition) for unit, name in found if unit.id in ids]
+
+
+def _choice(unit: Unit, municipality: str | None, transition: Transition) -> ForwardChoice:
+    if unit.municipality_number == transition.municipality_number or not municipality:
+        return ForwardChoice(unit.id, unit.name)
+    return ForwardChoice(unit.id, f"{unit.name}, {municipality}")
 
 
 async def municipality_name(session: AsyncSession, number: str) -> str:
@@ -119,15 +146,22 @@ async def inbox_fingerprint(session: AsyncSession, unit_ids: Iterable[str]) -> s
 
 
 async def colleagues(session: AsyncSession, actor: Actor) -> list[Person]:
-    """People of the actor's units who can stand in for them."""
+    """The people who may stand in for the actor: colleagues of their own units, never of
+    the units they themselves stand in for now (domain.delegation.eligible_substitutes)."""
+    own = (await absences.memberships_of(session, {actor.person_id})).get(actor.person_id)
+    if not own:
+        return []
     rows = await session.scalars(
         select(Person)
         .join(Membership, Membership.person_id == Person.id)
-        .where(Membership.unit_id.in_(list(actor.unit_ids)), Person.id != actor.person_id)
+        .where(Membership.unit_id.in_(list(own)))
         .distinct()
         .order_by(Person.name)
     )
-    return list(rows)
+    people = list(rows)
+    members = await absences.memberships_of(session, {p.id for p in people})
+    allowed = set(eligible_substitutes(actor.person_id, own, members))
+    return [person for person in people if person.id in allowed]
 
 
 async def municipal_units(session: AsyncSession) -> list[Unit]:

@@ -35,6 +35,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.timeline import EventKind
     from domain.transition import Projection, TransitionCore, TransitionRecord, TransitionSnapshot
     from workflows import search_attributes as sa
+    from workflows.metrics import record_escalation_lag
 
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
 ACTIVITY_RETRY = RetryPolicy(
@@ -153,6 +154,7 @@ class TaskBoard:
             decision = decide(task.policy, task.escalation, workflow.now())
             if decision is not None:
                 await self._apply_escalation(task_id, decision)
+                record_escalation_lag(next_at, decision.action, decision.level)
 
     async def _flag_when_overdue(self, task_id: str) -> None:
         task = self.core.tasks[task_id]

@@ -1,7 +1,8 @@
 """Marking people absent with a substitute, and ending absences.
 
 Anyone may register their own absence; leaders may for the people of the units they lead,
-administrators for anyone.
+administrators for anyone. The substitute must already act for one of the absent person's
+units (domain.delegation.substitute_refusal), so standing in never widens who reads what.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from api.absences.schemas import AbsenceCreate, AbsencePublic
 from api.auth.policy import Scope, require
 from api.errors import Problem
 from api.policies.service import invalid
+from domain.delegation import substitute_refusal
 from store import absences as queries
 from store import directory
 
@@ -34,6 +36,7 @@ async def create_absence(session: AsyncSession, scope: Scope, body: AbsenceCreat
     if body.substitute_id == person_id:
         raise invalid("substitute_id", "a person cannot stand in for themselves")
     await _may_manage(session, scope, person_id)
+    await _require_eligible(session, person_id, body.substitute_id)
     row = await queries.add(
         session,
         person_id=person_id,
@@ -62,6 +65,17 @@ async def end_absence(session: AsyncSession, scope: Scope, absence_id: int) -> A
 async def _require_person(session: AsyncSession, field: str, person_id: str) -> None:
     if await directory.get_person(session, person_id) is None:
         raise invalid(field, f"no person {person_id} in the directory")
+
+
+async def _require_eligible(session: AsyncSession, person_id: str, substitute_id: str) -> None:
+    units = await queries.memberships_of(session, {person_id, substitute_id})
+    refusal = substitute_refusal(
+        units.get(person_id, frozenset()), units.get(substitute_id, frozenset())
+    )
+    if refusal is not None:
+        raise invalid(
+            "substitute_id", f"{substitute_id} cannot stand in for {person_id}: {refusal}"
+        )
 
 
 async def _may_manage(session: AsyncSession, scope: Scope, person_id: str) -> None:

@@ -41,8 +41,10 @@ async def record(
     transition_id: str | None = None,
     purpose: str = "care",
     resource: str | None = None,
+    reason: str | None = None,
 ) -> None:
-    """Audit one command or read, e.g. record(session, actor, patient_id=..., transition_id=...)."""
+    """Audit one command or read, e.g. record(session, actor, patient_id=..., transition_id=...);
+    `reason` says what a command changed where the action does not."""
     entry = AuditEntry(
         actor_id=actor.person_id,
         action=action,
@@ -50,6 +52,7 @@ async def record(
         patient_id=patient_id,
         transition_id=transition_id,
         purpose=purpose,
+        reason=reason,
     )
     session.info.setdefault(PENDING, []).append(entry)
 

@@ -53,6 +53,19 @@ class DischargeCreate(BaseModel):
     consents: Consents = Field(default_factory=Consents)
     relatives: list[Relative] = Field(default_factory=list, max_length=20)
     serving_sentence: bool = False
+    new_episode: bool = Field(
+        default=False,
+        description="Start even though a discharge of this patient from this unit is under "
+        "way (e.g. discharged, re-admitted and ready again): without it that is a 409.",
+    )
+
+
+class StartWarning(BaseModel):
+    """Something the coordinator should check; the transition was started all the same."""
+
+    code: str
+    field: str
+    message: str
 
 
 class TransitionStarted(BaseModel):
@@ -60,3 +73,4 @@ class TransitionStarted(BaseModel):
     workflow_id: str
     status: TransitionStatus
     tasks: list[TaskPublic]
+    warnings: list[StartWarning] = Field(default_factory=list)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,12 +12,14 @@ from temporalio.common import WorkflowIDConflictPolicy
 
 from api.audit import recorder
 from api.auth import policy
-from api.discharges.schemas import DischargeCreate, TransitionStarted
+from api.discharges.schemas import DischargeCreate, StartWarning, TransitionStarted
 from api.errors import Problem
 from api.tasks.schemas import TaskPublic
 from api.workflow_start import start_and_wait
 from domain.actors import Actor
 from domain.discharge import DischargeStart, DischargeTiming
+from domain.identity import name_differs, second_episode_refusal
+from domain.transition import TransitionKind
 from foundation.settings import Settings
 from store import directory, patients
 from workflows.discharge import DischargeInput, DischargeWorkflow, workflow_id_for
@@ -28,6 +30,16 @@ HOUSING_UNIT_KIND = "housing_office"
 NAV_UNIT_KIND = "nav_office"
 LAR_UNIT_KIND = "lar_contact"  # if none, the receiving unit holds the municipal LAR contact
 IDEMPOTENCY_NAMESPACE = uuid.UUID("5b0c3a52-8f1e-4f7e-9a43-1f4d2f1b7a10")
+# A start whose workflow has not registered yet counts as under way for this long: longer
+# than a start waits for its first answer (api.workflow_start), short enough that a start
+# that failed outright blocks nobody for long.
+STARTING_WINDOW = timedelta(minutes=2)
+NAME_DIFFERS = StartWarning(
+    code="patient_name_differs",
+    field="patient.name",
+    message="this fødselsnummer is already known under another name: check the number and "
+    "the name; the name given here is used for this discharge only",
+)
 
 
 def _invalid(field: str, message: str) -> Problem:
@@ -106,12 +118,11 @@ async def start_discharge(
 ) -> TransitionStarted:
     intake_unit_id = await _check_request(session, actor, body)
     units = await _other_units(session, body.municipality_number, intake_unit_id)
-    patient_id = await patients.upsert_patient(
-        session, fodselsnummer=body.patient.fodselsnummer, name=body.patient.name
-    )
-    # The patient row must be visible before the workflow's activities refer to it.
-    await session.commit()
     transition_id = transition_id_for(actor, idempotency_key)
+    patient_id, warnings = await _identify(session, actor, body, transition_id)
+    # The patient and the name given must be visible before the workflow's activities
+    # refer to them (the read model copies the name when the workflow registers).
+    await session.commit()
     start = DischargeStart(
         transition_id=transition_id,
         patient_id=patient_id,
@@ -143,4 +154,52 @@ async def start_discharge(
         workflow_id=workflow_id,
         status=view.status,
         tasks=[TaskPublic.from_task(task) for task in view.tasks],
+        warnings=warnings,
     )
+
+
+async def _identify(
+    session: AsyncSession, actor: Actor, body: DischargeCreate, transition_id: str
+) -> tuple[str, list[StartWarning]]:
+    """The patient's id; refuses a second discharge under way from the unit, records the
+    name given for this transition only, and warns if the number is known by another."""
+    patient_id = await patients.find_or_add(
+        session, fodselsnummer=body.patient.fodselsnummer, name=body.patient.name
+    )
+    await _refuse_second_episode(session, body, patient_id, transition_id)
+    known = await patients.names_elsewhere(session, patient_id, transition_id)
+    warnings = [NAME_DIFFERS] if name_differs(body.patient.name, known) else []
+    await patients.record_start(
+        session,
+        transition_id=transition_id,
+        patient_id=patient_id,
+        patient_name=body.patient.name,
+        kind=TransitionKind.DISCHARGE.value,
+        origin_unit_id=body.origin_unit_id,
+        recorded_by=actor.person_id,
+        new_episode=body.new_episode,
+    )
+    return patient_id, warnings
+
+
+async def _refuse_second_episode(
+    session: AsyncSession, body: DischargeCreate, patient_id: str, transition_id: str
+) -> None:
+    """409 naming the discharge under way; a retry of the same start is not a second one."""
+    await patients.lock_episodes(session, patient_id, body.origin_unit_id)
+    active = await patients.active_discharges(
+        session,
+        patient_id=patient_id,
+        origin_unit_id=body.origin_unit_id,
+        besides=transition_id,
+        starting_since=datetime.now(UTC) - STARTING_WINDOW,
+    )
+    existing = second_episode_refusal(active, new_episode=body.new_episode)
+    if existing is not None:
+        raise Problem(
+            409,
+            "Discharge under way",
+            f"this patient already has a discharge from {body.origin_unit_id} under way "
+            f"(transition {existing}); if this is a new episode, send new_episode: true",
+            existing_transition_id=existing,
+        )

@@ -22,6 +22,7 @@ from api.workflow_start import start_and_wait
 from domain.actors import Actor
 from domain.calendar import OfficeHours, frozen_from
 from domain.lar import LarChangeStart
+from domain.transition import TransitionKind
 from store import directory, patients
 from workflows.lar_change import LarChangeInput, LarPlanChangeWorkflow, workflow_id_for
 
@@ -70,11 +71,20 @@ async def start_lar_change(
     idempotency_key: str | None,
 ) -> TransitionState:
     lar_contact = await _check(session, actor, body)
-    patient_id = await patients.upsert_patient(
+    transition_id = transition_id_for(actor, idempotency_key)
+    patient_id = await patients.find_or_add(
         session, fodselsnummer=body.patient.fodselsnummer, name=body.patient.name
     )
-    await session.commit()  # the patient row must exist before the workflow refers to it
-    transition_id = transition_id_for(actor, idempotency_key)
+    await patients.record_start(
+        session,
+        transition_id=transition_id,
+        patient_id=patient_id,
+        patient_name=body.patient.name,
+        kind=TransitionKind.LAR_CHANGE.value,
+        origin_unit_id=body.origin_unit_id,
+        recorded_by=actor.person_id,
+    )
+    await session.commit()  # the patient and name must exist before the workflow refers to them
     start = LarChangeStart(
         transition_id=transition_id,
         patient_id=patient_id,

@@ -25,6 +25,7 @@ from domain.actors import Actor
 from domain.discharge import start_of_day
 from domain.handover import HandoverStart
 from domain.tasks import TaskKind
+from domain.transition import TransitionKind
 from store import directory, patients, transition_family
 from store.tables import TaskRow
 from workflows.handover import HandoverInput, HandoverWorkflow, workflow_id_for
@@ -91,16 +92,26 @@ async def start_transfer(
     to_unit = await _receiving_unit(session, actor, body)
     batch_id = batch_id_for(body.origin_unit_id, idempotency_key)
     patient_ids = [
-        await patients.upsert_patient(
+        await patients.find_or_add(
             session, fodselsnummer=item.patient.fodselsnummer, name=item.patient.name
         )
         for item in body.patients
     ]
-    await session.commit()  # patients must exist before the workflows refer to them
     starts = [
         _handover(body, actor, batch_id, to_unit, patient_id, item.what_matters)
         for patient_id, item in zip(patient_ids, body.patients, strict=True)
     ]
+    for start, item in zip(starts, body.patients, strict=True):
+        await patients.record_start(
+            session,
+            transition_id=start.transition_id,
+            patient_id=start.patient_id,
+            patient_name=item.patient.name,
+            kind=TransitionKind.HANDOVER.value,
+            origin_unit_id=start.origin_unit_id,
+            recorded_by=actor.person_id,
+        )
+    await session.commit()  # patients and names must exist before the workflows refer to them
     started = [await _start_one(temporal, task_queue, start) for start in starts]
     reads = [(s.patient_id, s.transition_id) for s in starts]
     await recorder.record_reads(session, actor, "", reads)  # one audit row per patient

@@ -3,7 +3,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from api.deps import ActorDep, SessionDep, TemporalDep
-from api.tasks import service
+from api.tasks import checks, service
 from api.tasks.schemas import AssignBody, CompleteBody, InboxItem, RejectBody, TaskPublic
 from domain.commands import (
     AcceptTask,
@@ -50,11 +50,13 @@ async def accept(
 async def reject(
     task_id: str, body: RejectBody, actor: ActorDep, session: SessionDep, temporal: TemporalDep
 ) -> TaskPublic:
-    """Reject with a reason, optionally forwarding the task to another unit."""
+    """Reject with a reason, optionally forwarding the task to another unit: an intake only to
+    a municipal health unit, a handover to a municipal unit (NAV or housing with consent)."""
     row = await service.task_for_command(session, actor, task_id)
     command = RejectTask(
         task_id=task_id, actor=actor, reason=body.reason, forward_to_unit_id=body.forward_to_unit_id
     )
+    await checks.check(session, row, command)
     return await service.send_command(temporal, row, "reject", command)
 
 
@@ -81,6 +83,8 @@ async def complete(
 async def assign(
     task_id: str, body: AssignBody, actor: ActorDep, session: SessionDep, temporal: TemporalDep
 ) -> TaskPublic:
+    """Assign the step to a contact or backup of its owner unit."""
     row = await service.task_for_command(session, actor, task_id)
     command = AssignTask(task_id=task_id, actor=actor, assignee_id=body.assignee_id)
+    await checks.check(session, row, command)
     return await service.send_command(temporal, row, "assign", command)

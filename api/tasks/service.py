@@ -19,14 +19,14 @@ from store.tables import TaskRow
 
 async def inbox(session: AsyncSession, actor: Actor, *, open_only: bool) -> list[InboxItem]:
     rows = await queries.inbox(session, actor.unit_ids, open_only=open_only)
-    kinds = await directory.unit_kinds(session, {task.owner_unit_id for task, _, _ in rows})
+    kinds = await directory.unit_kinds(session, {task.owner_unit_id for task, _ in rows})
     await recorder.record_reads(
-        session, actor, "inbox.read", ((t.patient_id, t.id) for _, t, _ in rows)
+        session, actor, "inbox.read", ((t.patient_id, t.id) for _, t in rows)
     )
     return [
         InboxItem(
             task=TaskPublic.from_row(task),
-            patient_name=patient.name,
+            patient_name=transition.patient_name,
             # NAV and the housing office see what matters only with the patient's consent.
             what_matters=transition.what_matters
             if policy.sees_health_details(
@@ -36,7 +36,7 @@ async def inbox(session: AsyncSession, actor: Actor, *, open_only: bool) -> list
             municipality_number=transition.municipality_number,
             origin_unit_id=transition.origin_unit_id,
         )
-        for task, transition, patient in rows
+        for task, transition in rows
     ]
 
 

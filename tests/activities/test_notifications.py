@@ -26,7 +26,7 @@ from overgang.embedded import free_port
 from store import absences
 from store import notifications as store
 from store.database import Database
-from store.tables import NotificationRow
+from store.tables import Membership, NotificationRow
 
 from factories import DirectoryFactory
 
@@ -212,6 +212,10 @@ async def test_an_absent_substitute_passes_the_notification_on(
     who = directory.identity
     now = datetime.now(UTC)
     async with db.transaction() as session:
+        # Substitutes must share a unit with the absent one: both are home care's backups.
+        for backup in (who.contact, who.backup):
+            session.add(Membership(person_id=backup, unit_id=directory.other_unit, is_backup=True))
+        await session.flush()
         for person, substitute in ((who.contact, who.outsider), (who.outsider, who.backup)):
             await absences.add(
                 session,

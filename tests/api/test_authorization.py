@@ -277,8 +277,21 @@ ROUTES = [
         {"administrator"},
         lambda w: (
             f"/api/v1/units/{w.own.slug}-ny-{uuid.uuid4().hex[:6]}",
-            {"name": "Ny enhet", "kind": "home_care", "municipality_number": w.own.number},
+            {
+                "name": "Ny enhet",
+                "kind": "home_care",
+                "municipality_number": w.own.number,
+                "her_id": None,
+                "leader_id": None,
+                "email": None,
+            },
         ),
+    ),
+    Route(
+        "PATCH",
+        "/api/v1/units/{unit_id}",
+        {"administrator"},
+        lambda w: (f"/api/v1/units/{w.own.other_unit}", {"email": "hjemme@test.kommune.no"}),
     ),
     Route("GET", "/api/v1/people", EVERYONE, lambda w: ("/api/v1/people?limit=5", None)),
     Route(
@@ -295,10 +308,18 @@ ROUTES = [
             f"/api/v1/people/{w.own.slug}-ny-{uuid.uuid4().hex[:6]}",
             {
                 "name": "Nina Ny",
+                "email": None,
+                "hpr_number": None,
                 "roles": ["municipal_contact"],
                 "units": [{"unit_id": w.own.intake}],
             },
         ),
+    ),
+    Route(
+        "PATCH",
+        "/api/v1/people/{person_id}",
+        {"administrator"},
+        lambda w: (f"/api/v1/people/{w.own.identity.outsider}", {"email": "ola@test.no"}),
     ),
     Route(
         "GET",

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from domain.escalation import Channel, EscalationLevel, Recipient
 from store.database import Database
-from store.tables import Person, TaskRow
+from store.tables import Membership, Person, TaskRow
 
 from factories import DirectoryFactory, start_discharge
 from polling import eventually
@@ -149,9 +149,13 @@ async def inbox_ids(http: httpx.AsyncClient, headers: dict[str, str]) -> set[str
 
 
 async def test_substitute_gets_the_task_while_the_contact_is_absent(
-    app_client: httpx.AsyncClient, directory: DirectoryFactory
+    app_client: httpx.AsyncClient, directory: DirectoryFactory, db: Database
 ) -> None:
     who = directory.identity
+    # A substitute must already act for one of the contact's units: the contact is also a
+    # backup of home care, whose contact (the "outsider" of the intake) stands in.
+    async with db.transaction() as session:
+        session.add(Membership(person_id=who.contact, unit_id=directory.other_unit, is_backup=True))
     contact = directory.headers(who.contact)
     substitute = directory.headers(who.outsider)
     now = datetime.now(UTC)

@@ -35,6 +35,8 @@ FUZZED_WRITES = {
     ("POST", "/api/v1/tasks/{task_id}/acknowledge"),
     ("POST", "/api/v1/tasks/{task_id}/reject"),
     ("PUT", "/api/v1/units/{unit_id}"),
+    ("PATCH", "/api/v1/units/{unit_id}"),
+    ("PATCH", "/api/v1/people/{person_id}"),
 }
 CHECKS = [
     not_a_server_error,

@@ -21,6 +21,7 @@ from web.rendering import render
 router = APIRouter(dependencies=[Depends(mark_web)], include_in_schema=False)
 
 MESSAGES = {"lagret": "Fraværet er registrert.", "avsluttet": "Fraværet er avsluttet."}
+NOT_ELIGIBLE = "Velg en vara som er kontakt eller vara for en av enhetene dine."
 
 
 async def _page(
@@ -81,7 +82,7 @@ async def add_absence(request: Request, scope: WebScope, session: SessionDep) ->
     except Problem as problem:
         if problem.status != 422:
             raise
-        return await _page(request, scope, session, form, {"substitute_id": "Velg en annen vara."})
+        return await _page(request, scope, session, form, {"substitute_id": NOT_ELIGIBLE})
     return RedirectResponse("/fravaer?melding=lagret", status_code=303)
 
 

@@ -11,6 +11,8 @@ from temporalio.exceptions import ApplicationError
 
 from api.auth.policy import Scope
 from api.deps import SessionDep, TemporalDep
+from api.errors import Problem
+from api.tasks import checks
 from api.tasks import service as tasks
 from api.transitions import service as transitions
 from domain.actors import Actor
@@ -24,6 +26,11 @@ from web.rendering import render
 router = APIRouter(dependencies=[Depends(mark_web)], include_in_schema=False)
 
 POLL_SECONDS = 3
+# A command the directory refuses (api.tasks.checks), at the form field that caused it.
+COMMAND_ERRORS = {
+    "forward_to_unit_id": "Oppgaven kan ikke sendes dit. Velg en av enhetene i listen.",
+    "assignee_id": "Velg en kontakt eller vara for enheten som har oppgaven.",
+}
 
 DONE = {
     "kvitter": "Du har kvittert for mottak.",
@@ -65,17 +72,19 @@ async def _task_context(scope: Scope, session: SessionDep, task_id: str) -> dict
     row = await tasks.task_for_command(session, scope.actor, task_id)
     detail = await transitions.transition_detail(session, scope, row.transition_id)
     task = next(t for t in detail.tasks if t.id == task_id)
-    patient = await queries.patient_of(session, row.transition_id)
+    patient_name = await queries.patient_name_of(session, row.transition_id)
     transition = await store_inbox.get_transition(session, row.transition_id)
     return {
         "task": task,
         "t": detail,
         "details": transition.details if transition else {},
-        "patient_name": patient.name if patient else "",
+        "patient_name": patient_name or "",
         "units": await queries.unit_names(session, [detail.origin_unit_id, task.owner_unit_id]),
         "forward_units": await queries.forward_units(
-            session, detail.municipality_number, task.owner_unit_id
-        ),
+            session, task.kind, task.owner_unit_id, transition
+        )
+        if transition
+        else [],
         "errors": {},
         "error": "",
         "message": "",
@@ -99,14 +108,24 @@ async def _run(
     row = await tasks.task_for_command(session, actor, task_id)
     try:
         command = command_of(task_id=task_id, actor=actor, **fields)
+        await checks.check(session, row, command)
         await tasks.send_command(temporal, row, update, command)
     except ValidationError:
         return await _refused(request, scope, session, task_id, {"reason": "Skriv en begrunnelse."})
+    except Problem as problem:
+        if problem.status != 422:
+            raise
+        return await _refused(request, scope, session, task_id, _command_errors(problem))
     except WorkflowUpdateFailedError as error:
         cause = error.cause
         reason = cause.message if isinstance(cause, ApplicationError) else str(error)
         return await _refused(request, scope, session, task_id, {}, reason)
     return RedirectResponse(f"/oppgaver/{task_id}?utfort={done}", status_code=303)
+
+
+def _command_errors(problem: Problem) -> dict[str, str]:
+    fields = {item["field"] for item in problem.extra.get("errors", [])}
+    return {field: COMMAND_ERRORS.get(field, "Sjekk dette feltet.") for field in fields}
 
 
 async def _refused(

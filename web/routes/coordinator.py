@@ -65,17 +65,36 @@ async def start_discharge(
 ) -> Response:
     form = await request.form()
     body, errors = discharge_form.parse(form)
+    warnings: list[str] = []
+    under_way: list[str] = []
 
     async def start(key: str) -> str:
         queue = settings.temporal_task_queue
-        started = await discharges.start_discharge(session, temporal, queue, actor, body, key)
+        try:
+            started = await discharges.start_discharge(session, temporal, queue, actor, body, key)
+        except Problem as problem:
+            under_way.append(_under_way(problem))
+            return ""
+        warnings.extend(w.code for w in started.warnings)
         return started.id
 
     started_id, errors = await _start_from_form(form, body, errors, start, discharge_form)
     if started_id:
-        return RedirectResponse(f"/overganger/{started_id}?melding=startet", status_code=303)
+        flag = "&advarsel=navn" if "patient_name_differs" in warnings else ""
+        return RedirectResponse(f"/overganger/{started_id}?melding=startet{flag}", status_code=303)
+    if under_way:
+        errors = discharge_form.ordered({**errors, "new_episode": discharge_form.SECOND_EPISODE})
     context = await _form_context(request, actor, session, dict(form), errors)
-    return render(request, "coordinator/new.html", context, status=422)
+    context["under_way_id"] = under_way[0] if under_way else ""
+    return render(request, "coordinator/new.html", context, status=409 if under_way else 422)
+
+
+def _under_way(problem: Problem) -> str:
+    """The discharge under way that refused a second one (api.discharges' 409), else re-raise."""
+    existing = problem.extra.get("existing_transition_id")
+    if problem.status != 409 or not existing:
+        raise problem
+    return str(existing)
 
 
 async def _start_from_form(

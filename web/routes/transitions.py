@@ -35,6 +35,11 @@ MESSAGES = {
     "kontakt": "Første kontakt etter utskrivning er registrert.",
     "lar": "LAR-endringen er foreslått. Kommunens LAR-kontakt er bedt om å svare før den gjelder.",
 }
+# What the coordinator should check after a start (api.discharges' warnings), by code.
+WARNINGS = {
+    "navn": "Fødselsnummeret er allerede kjent med et annet navn. Sjekk at nummer og navn er "
+    "riktige. Navnet du skrev, brukes bare for denne utskrivningen.",
+}
 
 
 def may_drive(actor: Actor, origin_unit_id: str) -> bool:
@@ -48,9 +53,10 @@ def may_drive(actor: Actor, origin_unit_id: str) -> bool:
 async def _page(
     request: Request, scope: Scope, session: SessionDep, transition_id: str,
     *, message: str = "", error: str = "", errors: dict[str, str] | None = None,
+    warning: str = "",
 ) -> Response:  # fmt: skip
     detail = await transitions.transition_detail(session, scope, transition_id)
-    patient = await queries.patient_of(session, transition_id)
+    patient_name = await queries.patient_name_of(session, transition_id)
     unit_ids = [detail.origin_unit_id, *(t.owner_unit_id for t in detail.tasks)]
     unit_ids += [
         str(v) for e in detail.timeline for k, v in (e.detail or {}).items() if "unit" in k
@@ -61,7 +67,7 @@ async def _page(
     context = {
         "t": detail,
         # Leaders reading for oversight see the case, not who the patient is.
-        "patient_name": patient.name if patient and involved & scope.actor.unit_ids else "",
+        "patient_name": patient_name if patient_name and involved & scope.actor.unit_ids else "",
         "units": await queries.unit_names(session, unit_ids),
         "people": await queries.person_names(session, people),
         "municipality": await queries.municipality_name(session, detail.municipality_number),
@@ -70,6 +76,7 @@ async def _page(
         and bool((involved - {detail.origin_unit_id}) & scope.actor.unit_ids),
         "today": date.today().isoformat(),
         "message": message,
+        "warning": warning,
         "error": error,
         "errors": errors or {},
     }
@@ -89,9 +96,13 @@ def _heading(kind: str, patient_name: str, context: dict[str, object]) -> str:
 
 @router.get("/overganger/{transition_id}")
 async def transition_page(
-    request: Request, transition_id: str, scope: WebScope, session: SessionDep, melding: str = ""
-) -> Response:
-    return await _page(request, scope, session, transition_id, message=MESSAGES.get(melding, ""))
+    request: Request, transition_id: str, scope: WebScope, session: SessionDep,
+    melding: str = "", advarsel: str = "",
+) -> Response:  # fmt: skip
+    return await _page(
+        request, scope, session, transition_id,
+        message=MESSAGES.get(melding, ""), warning=WARNINGS.get(advarsel, ""),
+    )  # fmt: skip
 
 
 async def _drive(
