@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import signal
 import sys
 import time
@@ -49,6 +50,8 @@ from web.routes.caught_mail import PAGE_PATH as CAUGHT_MAIL_PAGE
 from worker import build_worker
 from workflows.search_attributes import cli_flags
 
+log = logging.getLogger(__name__)
+
 
 class Progress:
     """Readable progress on the terminal: one numbered line per step, with its time."""
@@ -74,11 +77,6 @@ class Services:
     mail_catcher: MailCatcher | None = None
 
 
-def say(line: str) -> None:
-    """One line for the operator (the supervisor's restarts, leftovers it stopped)."""
-    print(line, flush=True)
-
-
 async def clear_leftovers(settings: Settings) -> None:
     """Stop what an earlier run left on our state folder; refuse if strangers hold our ports
     (before anything is stopped, so a failed start changes nothing)."""
@@ -94,12 +92,12 @@ async def clear_leftovers(settings: Settings) -> None:
         raise SystemExit(f"overgang up cannot start: {held}. Nothing was started or stopped.")
     for process in temporal:
         await asyncio.to_thread(stop_temporal_leftover, process)
-        say(f"Temporal: stopped a leftover temporal server (pid {process.pid}) of an earlier run")
+        log.warning("stopped a leftover temporal server (pid %s) of an earlier run", process.pid)
     if settings.embedded_postgres:
         pid = postgres_leftover(settings.postgres_dir)
         if pid is not None:
             await asyncio.to_thread(stop_postgres_leftover, settings.postgres_dir)
-            say(f"PostgreSQL: stopped a leftover server (pid {pid}) of an earlier run")
+            log.warning("stopped a leftover postgres server (pid %s) of an earlier run", pid)
 
 
 def _ports(settings: Settings) -> list[int]:
@@ -217,7 +215,7 @@ async def up(settings: Settings) -> None:
 async def _up(settings: Settings) -> None:
     progress = Progress(steps=5)
     await clear_leftovers(settings)
-    supervisor = Supervisor(say)
+    supervisor = Supervisor()
     async with AsyncExitStack() as stack:
         stack.push_async_callback(supervisor.stop)  # last out: whatever this run started
         database_url = await start_postgres(settings, supervisor, progress)

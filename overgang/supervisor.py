@@ -2,18 +2,22 @@
 
 A part is a server process (PostgreSQL, the Temporal dev server) or a task in this process
 (the worker). Each death and each comeback is one line on the terminal, naming the part, its
-pid and how it ended, so an operator sees what happened without reading tracebacks.
+pid and how it ended, so an operator sees what happened without reading tracebacks (a log
+line: JSON where logs are collected, plain at a terminal).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
 from overgang.embedded.processes import exit_description
+
+LOG = logging.getLogger("overgang.supervisor")
 
 
 class Part(Protocol):
@@ -84,8 +88,8 @@ class Backoff:
 class Supervisor:
     """Starts parts in order, restarts the ones that die, stops them in reverse order."""
 
-    def __init__(self, say: Callable[[str], None], backoff: Backoff = Backoff()) -> None:
-        self.say = say
+    def __init__(self, log: logging.Logger = LOG, backoff: Backoff = Backoff()) -> None:
+        self.log = log
         self.backoff = backoff
         self._parts: list[Part] = []
         self._up: dict[str, bool] = {}
@@ -128,7 +132,8 @@ class Supervisor:
             self._up[part.name] = False
             if time.monotonic() - started > self.backoff.steady:
                 delay = self.backoff.first
-            self.say(f"overgang: {_named(part.name, pid)} died: {ended}; restarting in {delay} s")
+            named = _named(part.name, pid)
+            self.log.warning("%s died: %s; restarting in %s s", named, ended, delay)
             delay = await self._restart(part, delay)
 
     async def _restart(self, part: Part, delay: float) -> float:
@@ -141,11 +146,11 @@ class Supervisor:
                 await part.start()
             except Exception as error:  # any failure: try again later, and say why
                 reason = str(error).splitlines()[0] if str(error) else repr(error)
-                self.say(f"overgang: {part.name} did not start: {reason}; next try in {delay} s")
+                self.log.warning("%s did not start: %s; next try in %s s", part.name, reason, delay)
                 continue
             self._up[part.name] = True
             back = time.monotonic() - died
-            self.say(f"overgang: {_named(part.name, part.pid)} is back after {back:.1f} s")
+            self.log.info("%s is back after %.1f s", _named(part.name, part.pid), back)
             return delay
 
 

@@ -6,6 +6,7 @@ spawned with die_with_parent does not outlive its parent, even a `kill -9`ed one
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
 import subprocess
@@ -53,9 +54,10 @@ class Sleeper:
             await wait_for_exit(self.process)
 
 
-async def test_a_killed_part_comes_back_and_says_so_in_one_line() -> None:
-    lines: list[str] = []
-    supervisor = Supervisor(lines.append, QUICK)
+async def test_a_killed_part_comes_back_and_says_so_in_one_line(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    supervisor = Supervisor(backoff=QUICK)
     sleeper = Sleeper()
     await supervisor.start(ServerPart("sleeper", sleeper, on_start=lambda pid: None))
     supervisor.watch()
@@ -63,18 +65,24 @@ async def test_a_killed_part_comes_back_and_says_so_in_one_line() -> None:
     assert first is not None
     os.kill(first, signal.SIGKILL)
 
-    await eventually(lambda: _true(len(lines) == 2), timeout=10, interval=0.02, what="two lines")
-    assert (
-        lines[0] == f"overgang: sleeper (pid {first}) died: killed by SIGKILL; restarting in 0.01 s"
+    await eventually(
+        lambda: _true(len(said(caplog)) == 2), timeout=10, interval=0.02, what="two lines"
     )
-    assert lines[1].startswith(f"overgang: sleeper (pid {sleeper.pid}) is back after ")
+    died, back = said(caplog)
+    assert died == (
+        logging.WARNING,
+        f"sleeper (pid {first}) died: killed by SIGKILL; restarting in 0.01 s",
+    )
+    assert back[0] == logging.INFO
+    assert back[1].startswith(f"sleeper (pid {sleeper.pid}) is back after ")
     assert sleeper.pid != first and supervisor.status() == {"sleeper": True}
     await supervisor.stop()
 
 
-async def test_a_part_that_cannot_start_is_tried_again_with_growing_waits() -> None:
-    lines: list[str] = []
-    supervisor = Supervisor(lines.append, QUICK)
+async def test_a_part_that_cannot_start_is_tried_again_with_growing_waits(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    supervisor = Supervisor(backoff=QUICK)
     sleeper = Sleeper()
     await supervisor.start(ServerPart("sleeper", sleeper, on_start=lambda pid: None))
     supervisor.watch()
@@ -83,19 +91,20 @@ async def test_a_part_that_cannot_start_is_tried_again_with_growing_waits() -> N
     sleeper.process.kill()
 
     await eventually(
-        lambda: _true(any("is back" in line for line in lines)), timeout=10, interval=0.02
+        lambda: _true(any("is back" in line for _, line in said(caplog))),
+        timeout=10,
+        interval=0.02,
     )
-    failures = [line for line in lines if "did not start" in line]
+    failures = [line for _, line in said(caplog) if "did not start" in line]
     assert failures == [
-        f"overgang: sleeper did not start: port 1 is taken; next try in {wait} s"
+        f"sleeper did not start: port 1 is taken; next try in {wait} s"
         for wait in (0.02, 0.04, 0.04)  # doubling, up to the most
     ]
     await supervisor.stop()
 
 
-async def test_a_stopped_part_stays_stopped() -> None:
-    lines: list[str] = []
-    supervisor = Supervisor(lines.append, QUICK)
+async def test_a_stopped_part_stays_stopped(caplog: pytest.LogCaptureFixture) -> None:
+    supervisor = Supervisor(backoff=QUICK)
     sleeper = Sleeper()
     part = ServerPart("sleeper", sleeper, on_start=lambda pid: None)
     await supervisor.start(part)
@@ -103,7 +112,7 @@ async def test_a_stopped_part_stays_stopped() -> None:
     await supervisor.stop(part)
     await asyncio.sleep(0.1)  # several backoff periods: a restart would have happened
     assert sleeper.process is not None and sleeper.process.poll() is not None
-    assert lines == [] and supervisor.status() == {"sleeper": False}
+    assert said(caplog) == [] and supervisor.status() == {"sleeper": False}
 
 
 def test_a_server_dies_with_its_killed_parent() -> None:
@@ -144,3 +153,14 @@ def test_exit_descriptions(code: int, words: str) -> None:
 
 async def _true(value: bool) -> bool:
     return value
+
+
+def said(caplog: pytest.LogCaptureFixture) -> list[tuple[int, str]]:
+    """The supervisor's log lines so far, as (level, message)."""
+    records = caplog.records
+    return [(r.levelno, r.getMessage()) for r in records if r.name == "overgang.supervisor"]
+
+
+@pytest.fixture(autouse=True)
+def _supervisor_logs(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="overgang.supervisor")
