@@ -63,6 +63,7 @@ def _alive(process: psutil.Process) -> bool:
         return False
 
 
+@pytest.mark.timeout(240)  # whole stacks start here: slow on a busy machine
 def test_killed_up_leaves_no_process_and_starts_again(up: UpProcess) -> None:
     up.start()
     servers = up.servers()
@@ -106,6 +107,7 @@ def _old_style_orphan(up: UpProcess) -> Iterator[subprocess.Popen[bytes]]:
             orphan.wait()
 
 
+@pytest.mark.timeout(240)  # whole stacks start here: slow on a busy machine
 def test_dead_parts_come_back_and_readyz_names_them(up: UpProcess) -> None:
     up.start()
     up.run("demo")
@@ -147,6 +149,7 @@ def _start_a_discharge(up: UpProcess) -> None:
     assert response.status_code == 201, response.text
 
 
+@pytest.mark.timeout(240)  # whole stacks start here: slow on a busy machine
 def test_a_failed_start_stops_nothing_it_did_not_start(up: UpProcess) -> None:
     """A stranger on Temporal's port: `up` names it and leaves the running PostgreSQL alone."""
     postgres = EmbeddedPostgres(up.state_dir / "postgres")
