@@ -23,9 +23,4 @@ class ReadModelActivities:
         """Write one batch of changes in one transaction: all of it or none."""
         workflow_id = activity.info().workflow_id or ""
         async with self.db.transaction() as session:
-            await read_model.apply_snapshot(session, projection.transition)
-            for task in projection.tasks:
-                await read_model.upsert_task(
-                    session, task, workflow_id, projection.transition.updated_at
-                )
-            await read_model.add_events(session, projection.events)
+            await read_model.apply_projection(session, projection, workflow_id)

@@ -1,4 +1,5 @@
-"""The `overgang` command: up, worker, api, migrate, demo, token, audit, backup, restore."""
+"""The `overgang` command: up, worker, api, migrate, demo, token, audit, backup, restore,
+rebuild-read-model."""
 
 from __future__ import annotations
 
@@ -138,6 +139,12 @@ def _cmd_audit(settings: Settings, args: argparse.Namespace) -> None:
     sys.exit(verify_command(settings))
 
 
+def _cmd_rebuild_read_model(settings: Settings, args: argparse.Namespace) -> None:
+    from overgang.rebuild import rebuild_command
+
+    sys.exit(rebuild_command(settings))
+
+
 COMMANDS: dict[str, tuple[str, Callable[[Settings, argparse.Namespace], None]]] = {
     "up": ("start the whole system (embedded PostgreSQL and Temporal unless configured)", _cmd_up),
     "worker": ("run only the Temporal worker", _cmd_worker),
@@ -146,6 +153,10 @@ COMMANDS: dict[str, tuple[str, Callable[[Settings, argparse.Namespace], None]]] 
     "demo": ("load the demo directory (municipalities, units, people, policies)", _cmd_demo),
     "token": ("print a development token for a directory user", _cmd_token),
     "audit": ("`audit verify`: check the audit log's hash chain", _cmd_audit),
+    "rebuild-read-model": (
+        "rebuild the inbox, timeline and dashboards from Temporal's workflow histories",
+        _cmd_rebuild_read_model,
+    ),
     "backup": ("back up the embedded PostgreSQL and Temporal (a .tar.gz)", _cmd_backup),
     "restore": ("restore a backup (with `overgang up` stopped)", _cmd_restore),
 }

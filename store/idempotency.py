@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Integer, String, select
+from sqlalchemy import DateTime, Integer, String, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
@@ -25,6 +25,13 @@ class IdempotentAnswer(Base):
     status: Mapped[int] = mapped_column(Integer)
     body: Mapped[dict[str, Any]] = mapped_column(JsonB)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+async def wait_for_turn(session: AsyncSession, *, actor_id: str, route: str, key: str) -> None:
+    """Serve (person, route, key) one request at a time: a retry sent while the first is
+    still running waits for its commit and then finds its answer. Held until commit."""
+    name = f"{actor_id}:{route}:{key}"
+    await session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(name, 0))))
 
 
 async def find(

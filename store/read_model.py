@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.tasks import Task
 from domain.timeline import TimelineEvent
-from domain.transition import TransitionRecord, TransitionSnapshot
+from domain.transition import Projection, TransitionRecord, TransitionSnapshot
 from store import patients
 from store.tables import EventRow, TaskRow, Transition
 
@@ -76,3 +76,12 @@ async def add_events(session: AsyncSession, events: list[TimelineEvent]) -> None
     for row in rows:
         row["kind"] = str(row["kind"])
     await session.execute(insert(EventRow).values(rows).on_conflict_do_nothing())
+
+
+async def apply_projection(session: AsyncSession, projection: Projection, workflow_id: str) -> None:
+    """One batch of a workflow's changes, as its `project` activity writes it (and as a
+    rebuild from Temporal's history replays it)."""
+    await apply_snapshot(session, projection.transition)
+    for task in projection.tasks:
+        await upsert_task(session, task, workflow_id, projection.transition.updated_at)
+    await add_events(session, projection.events)

@@ -205,12 +205,27 @@ class NotificationRow(Base):
     person_id: Mapped[str | None] = mapped_column(ForeignKey("people.id"), index=True)
     unit_id: Mapped[str | None] = mapped_column(ForeignKey("units.id"))
     channel: Mapped[str] = mapped_column(String(20))
-    transition_id: Mapped[str] = mapped_column(ForeignKey("transitions.id"))
+    # Deferrable: a rebuild of the read model replaces transitions within one transaction.
+    transition_id: Mapped[str] = mapped_column(
+        ForeignKey("transitions.id", deferrable=True, initially="IMMEDIATE")
+    )
     task_id: Mapped[str | None] = mapped_column(String(36))
     reason: Mapped[str] = mapped_column(String(40))
     level: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = _ts()
     sent_at: Mapped[datetime | None] = _ts()
     read_at: Mapped[datetime | None] = _ts()
+    # Sends tried (more than one: the receiver may have it twice); failed: given up, and why.
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    failed_at: Mapped[datetime | None] = _ts()
+    error: Mapped[str | None] = mapped_column(String(200))
 
-    __table_args__ = (UniqueConstraint("key", name="uq_notifications_key"),)
+    __table_args__ = (
+        UniqueConstraint("key", name="uq_notifications_key"),
+        Index(
+            "ix_notifications_failed",
+            "failed_at",
+            "id",
+            postgresql_where="failed_at IS NOT NULL AND sent_at IS NULL",
+        ),
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
@@ -25,17 +26,21 @@ class ReceivedMail:
 
 
 class MailSink:
-    """The aiosmtpd handler; runs in the controller's thread, so the list is guarded."""
+    """The aiosmtpd handler; runs in the controller's thread, so the list is guarded.
+    `on_mail` runs after a message is kept and before the sender hears it was accepted."""
 
-    def __init__(self) -> None:
+    def __init__(self, on_mail: Callable[[ReceivedMail], None] | None = None) -> None:
         self._lock = threading.Lock()
         self._mails: list[ReceivedMail] = []
+        self.on_mail = on_mail
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         message = message_from_bytes(envelope.content, policy=policy.default)
         mail = ReceivedMail(tuple(envelope.rcpt_tos), message, datetime.now(UTC))  # type: ignore[arg-type]
         with self._lock:
             self._mails.append(mail)
+        if self.on_mail is not None:
+            self.on_mail(mail)
         return "250 Message accepted for delivery"
 
     def to(self, address: str) -> list[ReceivedMail]:
@@ -44,8 +49,8 @@ class MailSink:
 
 
 class SmtpServer:
-    def __init__(self, port: int) -> None:
-        self.sink = MailSink()
+    def __init__(self, port: int, on_mail: Callable[[ReceivedMail], None] | None = None) -> None:
+        self.sink = MailSink(on_mail)
         self.port = port
         self._controller = Controller(self.sink, hostname="127.0.0.1", port=port)
 

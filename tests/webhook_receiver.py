@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -25,10 +26,12 @@ class ReceivedHook:
 
 
 class WebhookReceiver:
-    """Listens on 127.0.0.1:`port`; answers 204 to a valid delivery and 401 otherwise."""
+    """Listens on 127.0.0.1:`port`; answers 204 to a valid delivery and 401 otherwise.
+    `on_hook` runs after a delivery is kept and before the sender gets the answer."""
 
-    def __init__(self, secret: str) -> None:
+    def __init__(self, secret: str, on_hook: Callable[[ReceivedHook], None] | None = None) -> None:
         self.secret = secret
+        self.on_hook = on_hook
         self.received: list[ReceivedHook] = []
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -74,6 +77,8 @@ class WebhookReceiver:
                     self.headers.get(SIGNATURE_HEADER, ""),
                     self.headers.get(DELIVERY_HEADER, ""),
                 )
+                if receiver.on_hook is not None:
+                    receiver.on_hook(hook)
                 self.send_response(204 if hook.accepted else 401)
                 self.end_headers()
 

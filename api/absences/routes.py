@@ -5,8 +5,9 @@ from fastapi import APIRouter
 from api.absences import service
 from api.absences.schemas import AbsenceCreate, AbsencePublic
 from api.deps import ScopeDep, SessionDep
+from api.idempotency import IdempotentRoute
 
-router = APIRouter(prefix="/api/v1/absences", tags=["absences"])
+router = APIRouter(prefix="/api/v1/absences", tags=["absences"], route_class=IdempotentRoute)
 
 
 @router.get("", response_model=list[AbsencePublic])

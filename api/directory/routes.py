@@ -17,10 +17,11 @@ from api.directory.schemas import (
     UnitWrite,
 )
 from api.errors import Problem
+from api.idempotency import IdempotentRoute
 from domain.actors import Actor, Role
 from store import directory, directory_admin
 
-router = APIRouter(prefix="/api/v1", tags=["directory"])
+router = APIRouter(prefix="/api/v1", tags=["directory"], route_class=IdempotentRoute)
 Filter = Annotated[str | None, Query(max_length=64)]
 Limit = Annotated[int, Query(ge=1, le=1000)]
 IdPath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")]

@@ -2,19 +2,18 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, Header
 
-from api import idempotency
 from api.deps import ActorDep, SessionDep, SettingsDep, TemporalDep
 from api.discharges import service
 from api.discharges.schemas import DischargeCreate, TransitionStarted
+from api.idempotency import IdempotentRoute
 
-router = APIRouter(prefix="/api/v1/discharges", tags=["discharges"])
+router = APIRouter(prefix="/api/v1/discharges", tags=["discharges"], route_class=IdempotentRoute)
 
 
 @router.post("", status_code=201, response_model=TransitionStarted)
 async def start_discharge(
-    request: Request,
     body: DischargeCreate,
     actor: ActorDep,
     session: SessionDep,
@@ -24,20 +23,12 @@ async def start_discharge(
 ) -> TransitionStarted:
     """Start utskrivning fra DPS/TSB: the municipality's receiving unit gets an intake task.
     A retry with the same Idempotency-Key starts nothing and gets the first answer."""
-    return await idempotency.first_answer(
-        request,
+    return await service.start_discharge(
         session,
+        temporal,
+        settings.temporal_task_queue,
         actor,
-        idempotency_key,
         body,
-        TransitionStarted,
-        lambda: service.start_discharge(
-            session,
-            temporal,
-            settings.temporal_task_queue,
-            actor,
-            body,
-            idempotency_key,
-            timing=service.timing_from(settings),
-        ),
+        idempotency_key,
+        timing=service.timing_from(settings),
     )

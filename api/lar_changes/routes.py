@@ -2,11 +2,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, Header
 
-from api import idempotency
 from api.auth import policy
 from api.deps import ActorDep, SessionDep, SettingsDep, TemporalDep
+from api.idempotency import IdempotentRoute
 from api.lar_changes import service
 from api.lar_changes.schemas import AnswerBody, LarChangeCreate, OverrideBody, PatientViewBody
 from api.tasks.schemas import TaskPublic
@@ -14,13 +14,12 @@ from api.transitions import service as transitions
 from api.transitions.schemas import TransitionState
 from domain.lar import AnswerConsultation, OverrideConsultation, RecordPatientView
 
-router = APIRouter(prefix="/api/v1/lar-changes", tags=["lar-changes"])
+router = APIRouter(prefix="/api/v1/lar-changes", tags=["lar-changes"], route_class=IdempotentRoute)
 LAR_CHANGE = "lar_change"
 
 
 @router.post("", status_code=201, response_model=TransitionState)
 async def propose(
-    request: Request,
     body: LarChangeCreate,
     actor: ActorDep,
     session: SessionDep,
@@ -29,16 +28,8 @@ async def propose(
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> TransitionState:
     """Propose a LAR change; the municipality's LAR contact is consulted before it takes effect."""
-    return await idempotency.first_answer(
-        request,
-        session,
-        actor,
-        idempotency_key,
-        body,
-        TransitionState,
-        lambda: service.start_lar_change(
-            session, temporal, settings.temporal_task_queue, actor, body, idempotency_key
-        ),
+    return await service.start_lar_change(
+        session, temporal, settings.temporal_task_queue, actor, body, idempotency_key
     )
 
 

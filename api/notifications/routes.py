@@ -1,12 +1,17 @@
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Query
 
 from api.deps import ActorDep, SessionDep
+from api.idempotency import IdempotentRoute
 from api.notifications import service
-from api.notifications.schemas import NotificationPublic
+from api.notifications.schemas import DeliveryFailurePage, NotificationPublic
 
-router = APIRouter(prefix="/api/v1/notifications", tags=["notifications"])
+router = APIRouter(
+    prefix="/api/v1/notifications", tags=["notifications"], route_class=IdempotentRoute
+)
 
 
 @router.get("", response_model=list[NotificationPublic])
@@ -15,6 +20,18 @@ async def list_notifications(
 ) -> list[NotificationPublic]:
     """Your in-app notifications, newest first; `unread=true` for the unread ones only."""
     return await service.list_notifications(session, actor, unread_only=unread)
+
+
+@router.get("/failures", response_model=DeliveryFailurePage)
+async def delivery_failures(
+    actor: ActorDep,
+    session: SessionDep,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> DeliveryFailurePage:
+    """E-mails and webhooks that did not go out, newest first, with the error and the number
+    of tries (administrators). Pass `next_cursor` back as `cursor` for the next page."""
+    return await service.delivery_failures(session, actor, cursor=cursor, limit=limit)
 
 
 @router.post("/{notification_id}/read", response_model=NotificationPublic)

@@ -1,4 +1,5 @@
-"""The caller's in-app notifications: only their own, so no further authorization rule."""
+"""The caller's in-app notifications (only their own, so no further authorization rule),
+and for administrators the notifications that did not go out."""
 
 from __future__ import annotations
 
@@ -6,8 +7,14 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.auth import policy
 from api.errors import Problem
-from api.notifications.schemas import NotificationPublic
+from api.notifications.schemas import (
+    DeliveryFailurePage,
+    DeliveryFailurePublic,
+    NotificationPublic,
+)
+from api.pagination import decode_cursor, encode_cursor
 from domain.actors import Actor
 from store import notifications as queries
 from store.tables import NotificationRow
@@ -28,3 +35,16 @@ async def mark_read(
     row = await session.get(NotificationRow, notification_id, populate_existing=True)
     assert row is not None  # just updated
     return NotificationPublic.from_row(row)
+
+
+async def delivery_failures(
+    session: AsyncSession, actor: Actor, *, cursor: str | None, limit: int
+) -> DeliveryFailurePage:
+    policy.may_read_delivery_failures(actor)
+    before = decode_cursor(cursor, datetime, int) if cursor else None
+    rows = await queries.failures(session, before=before, limit=limit)
+    last = rows[-1] if len(rows) == limit else None
+    return DeliveryFailurePage(
+        items=[DeliveryFailurePublic.from_row(row) for row in rows],
+        next_cursor=encode_cursor(last.failed_at, last.id) if last and last.failed_at else None,
+    )

@@ -3,10 +3,13 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from api.deps import ActorDep, SessionDep
+from api.idempotency import IdempotentRoute
 from api.policies import service
 from api.policies.schemas import PolicyCreate, PolicyDetail, PolicySummary, PolicyUpdate
 
-router = APIRouter(prefix="/api/v1/escalation-policies", tags=["escalation policies"])
+router = APIRouter(
+    prefix="/api/v1/escalation-policies", tags=["escalation policies"], route_class=IdempotentRoute
+)
 
 
 @router.get("", response_model=list[PolicySummary])

@@ -3,6 +3,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from api.deps import ActorDep, SessionDep, TemporalDep
+from api.idempotency import IdempotentRoute
 from api.tasks import checks, service
 from api.tasks.schemas import AssignBody, CompleteBody, InboxItem, RejectBody, TaskPublic
 from domain.commands import (
@@ -14,7 +15,7 @@ from domain.commands import (
     StartTask,
 )
 
-router = APIRouter(prefix="/api/v1/tasks", tags=["tasks"])
+router = APIRouter(prefix="/api/v1/tasks", tags=["tasks"], route_class=IdempotentRoute)
 
 
 @router.get("", response_model=list[InboxItem])

@@ -6,6 +6,7 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 
+from api import idempotency
 from api.audit import recorder
 from api.auth import policy
 from api.errors import Problem
@@ -60,5 +61,5 @@ async def send_command(
 ) -> TaskPublic:
     """Run a command as the workflow's Update; a refusal arrives as WorkflowUpdateFailedError."""
     handle = temporal.get_workflow_handle(row.workflow_id)
-    task = await handle.execute_update(update, command, result_type=Task)
+    task = await idempotency.execute_update(handle, update, command, Task)
     return TaskPublic.from_task(task)

@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from api.deps import ActorDep, ScopeDep, SessionDep, TemporalDep
+from api.idempotency import IdempotentRoute
 from api.tasks.schemas import TaskPublic
 from api.transitions import listing, service
 from api.transitions.listing import TransitionPage
@@ -29,7 +30,7 @@ from domain.discharge import (
 from domain.transition import CancelTransition, TransitionStatus
 from store.transition_search import TransitionFilter
 
-router = APIRouter(prefix="/api/v1/transitions", tags=["transitions"])
+router = APIRouter(prefix="/api/v1/transitions", tags=["transitions"], route_class=IdempotentRoute)
 DISCHARGE = "discharge"
 
 

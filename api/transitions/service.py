@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 
+from api import idempotency
 from api.audit import recorder
 from api.auth import policy
 from api.auth.policy import Scope
@@ -95,9 +97,11 @@ async def send(
     temporal: Client, transition: Transition, update: str, command: BaseModel
 ) -> TransitionState:
     """Run a command as the workflow's Update; a refusal arrives as WorkflowUpdateFailedError."""
-    require_active(transition)
     handle = temporal.get_workflow_handle(transition.workflow_id)
-    view = await handle.execute_update(update, command, result_type=TransitionView)
+    closed = functools.partial(require_active, transition)
+    view = await idempotency.execute_update(
+        handle, update, command, TransitionView, refuse_when_closed=closed
+    )
     return state_of(view)
 
 
@@ -153,9 +157,11 @@ async def send_for_task(
     temporal: Client, transition: Transition, update: str, command: BaseModel
 ) -> TaskPublic:
     """A command that closes one step (meeting held, first contact): answers with that step."""
-    require_active(transition)
     handle = temporal.get_workflow_handle(transition.workflow_id)
-    task = await handle.execute_update(update, command, result_type=Task)
+    closed = functools.partial(require_active, transition)
+    task = await idempotency.execute_update(
+        handle, update, command, Task, refuse_when_closed=closed
+    )
     return TaskPublic.from_task(task)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -16,13 +15,12 @@ from temporalio.testing import ActivityEnvironment
 from webhook_receiver import WebhookReceiver
 
 from activities.email_channel import EmailChannel
-from activities.notifications import GIVE_UP_AFTER_ATTEMPTS, NotificationActivities
+from activities.notifications import NotificationActivities
 from activities.webhook_channel import WebhookChannel
 from domain.escalation import Channel, Recipient
 from domain.notifications import NotificationReason, NotificationRequest
 from domain.tasks import TaskKind
 from foundation.settings import Settings
-from overgang.embedded import free_port
 from store import absences
 from store import notifications as store
 from store.database import Database
@@ -172,34 +170,6 @@ async def test_a_refused_webhook_is_not_retried_and_not_reported_sent(
     assert "no v1 signature matches" in (refused[0].refusal or "")
     [row] = await rows_of(db, request.key)
     assert row.sent_at is None
-
-
-async def test_a_channel_that_stays_down_stops_holding_back_the_chain(
-    app_client: httpx.AsyncClient,
-    directory: DirectoryFactory,
-    db: Database,
-    settings: Settings,
-    receiver: WebhookReceiver,
-) -> None:
-    """SMTP unreachable: early attempts fail (Temporal retries); the last one reports in-app."""
-    await make_reachable(db, directory, receiver.url, SECRET)
-    transition_id, task_id = await a_task(app_client, directory)
-    request = reminder(directory, transition_id, task_id).model_copy(
-        update={"channels": (Channel.IN_APP, Channel.EMAIL)}
-    )
-    no_smtp = settings.model_copy(update={"smtp_port": free_port(), "smtp_timeout_seconds": 2})
-    notify = activities(db, no_smtp).notify
-    environment = ActivityEnvironment()
-
-    with pytest.raises(OSError):
-        await environment.run(notify, request)
-    environment.info = dataclasses.replace(environment.info, attempt=GIVE_UP_AFTER_ATTEMPTS)
-    receipt = await environment.run(notify, request)
-
-    assert [d.channel for d in receipt.deliveries] == [Channel.IN_APP]
-    rows = {r.channel: r for r in await rows_of(db, request.key)}
-    assert rows["in_app"].sent_at is not None
-    assert rows["email"].sent_at is None
 
 
 async def test_an_absent_substitute_passes_the_notification_on(

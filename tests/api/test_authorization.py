@@ -495,6 +495,12 @@ ROUTES = [
         seen=lambda w, body: w.notification_id in {n["id"] for n in body},
     ),
     Route(
+        "GET",
+        "/api/v1/notifications/failures",
+        {"administrator"},
+        lambda w: ("/api/v1/notifications/failures?limit=5", None),
+    ),
+    Route(
         "POST",
         "/api/v1/notifications/{notification_id}/read",
         {"contact_own"},
