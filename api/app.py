@@ -14,6 +14,7 @@ from api.absences.routes import router as absences_router
 from api.audit import refusals
 from api.audit.routes import router as audit_router
 from api.auth.tokens import TokenVerifier
+from api.caught_mail.routes import router as caught_mail_router
 from api.directory.routes import router as directory_router
 from api.discharges.routes import router as discharges_router
 from api.fhir.routes import router as fhir_router
@@ -63,6 +64,7 @@ def create_api(
         app.include_router(router)
     for router in (lar_changes_router, portfolio_transfers_router):
         app.include_router(router)
+    app.include_router(caught_mail_router)
     codec.install(app, settings)
     refusals.install(app)
     metrics.install(app)

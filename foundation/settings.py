@@ -105,8 +105,11 @@ class Settings(BaseSettings):
     # state_dir (see web.sessions); required in production.
     session_secret: SecretStr | None = None
 
-    # SMTP for e-mail notifications.
-    smtp_host: str = "127.0.0.1"
+    # SMTP for e-mail notifications. Unset OVERGANG_SMTP_HOST is the embedded default:
+    # `overgang up` runs a mail catcher on 127.0.0.1:smtp_port, read on an admin page.
+    smtp_host: str = Field(
+        default="127.0.0.1", description="SMTP server; setting it turns the mail catcher off."
+    )
     smtp_port: int = 1025
     smtp_sender: str = "overgang@localhost"
     smtp_username: str | None = None
@@ -179,6 +182,17 @@ class Settings(BaseSettings):
     @property
     def temporal_db_file(self) -> Path:
         return self.state_dir.resolve() / "temporal.db"
+
+    @property
+    def smtp_configured(self) -> bool:
+        """Whether an SMTP server was named (OVERGANG_SMTP_HOST), rather than left to the
+        embedded default, whose mail catcher `overgang up` runs."""
+        return "smtp_host" in self.model_fields_set
+
+    @property
+    def caught_mail_dir(self) -> Path:
+        """The mail catcher's Maildir: what the embedded default would have sent."""
+        return self.state_dir.resolve() / "mail"
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -1,4 +1,5 @@
-"""The `overgang` command: up, worker, api, migrate, demo, token, audit, rebuild-read-model."""
+"""The `overgang` command: up, worker, api, migrate, demo, token, audit, backup, restore,
+rebuild-read-model."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import asyncio
 import logging
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import uvicorn
 
@@ -119,6 +121,28 @@ def _cmd_simulate(settings: Settings, args: argparse.Namespace) -> None:
     sys.exit(asyncio.run(simulate(config)))
 
 
+def _cmd_backup(settings: Settings, args: argparse.Namespace) -> None:
+    from overgang.backup import BackupError, backup
+
+    try:
+        path = asyncio.run(backup(settings, args.path))
+    except BackupError as error:
+        sys.exit(f"overgang backup: {error}")
+    print(f"Backup written to {path}")
+    print("It holds no keys: keep OVERGANG_CODEC_KEYS too, or its workflows cannot be read.")
+
+
+def _cmd_restore(settings: Settings, args: argparse.Namespace) -> None:
+    from overgang.backup import BackupError, restore
+
+    try:
+        summary = asyncio.run(restore(settings, args.path))
+    except BackupError as error:
+        sys.exit(f"overgang restore: {error}")
+    print(f"Restored the backup taken {summary}.")
+    print("Start it with `overgang up`.")
+
+
 def _cmd_audit(settings: Settings, args: argparse.Namespace) -> None:
     from overgang.audit_verify import verify_command
 
@@ -147,6 +171,8 @@ COMMANDS: dict[str, tuple[str, Callable[[Settings, argparse.Namespace], None]]] 
         "run a simulated year of transitions in virtual time, checking invariants",
         _cmd_simulate,
     ),
+    "backup": ("back up the embedded PostgreSQL and Temporal (a .tar.gz)", _cmd_backup),
+    "restore": ("restore a backup (with `overgang up` stopped)", _cmd_restore),
 }
 
 
@@ -168,6 +194,12 @@ def parser() -> argparse.ArgumentParser:
             sub.add_argument("action", choices=["verify"], help="verify: walk the hash chain")
         if name == "simulate":
             _simulate_arguments(sub)
+        if name == "backup":
+            sub.add_argument(
+                "path", nargs="?", type=Path, help="default: ./overgang-backup-*.tar.gz"
+            )
+        if name == "restore":
+            sub.add_argument("path", type=Path, help="a file `overgang backup` wrote")
     return root
 
 

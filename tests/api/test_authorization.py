@@ -257,6 +257,12 @@ ROUTES = [
     ),
     Route(
         "GET",
+        "/api/v1/caught-mail",
+        {"administrator"},
+        lambda w: ("/api/v1/caught-mail?limit=5", None),
+    ),
+    Route(
+        "GET",
         "/api/v1/patients/{patient_id}/access-log",
         CARE_TEAM | OWN_LEADERS | {"administrator"},
         lambda w: (f"/api/v1/patients/{w.patient_id}/access-log", None),

@@ -43,6 +43,8 @@ def start_page_for(roles: frozenset[str]) -> str:
         return "/innboks"
     if "leader" in roles:
         return "/leder"
+    if "administrator" in roles:
+        return "/drift/epost"
     return "/logg-inn"
 
 

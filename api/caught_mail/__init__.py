@@ -1,0 +1,1 @@
+"""What the embedded default's mail catcher caught, for administrators."""
