@@ -110,7 +110,7 @@ class TaskSummary:
     open_tasks: int
     overdue_tasks: int
     max_escalation_level: int
-    bounces: int
+    bounces: int  # the longest chain of forwards, as the BounceCount search attribute has it
     last_task_change: datetime | None
 
 
@@ -124,7 +124,9 @@ async def task_summaries(
             func.count().filter(is_open),
             func.count().filter(and_(is_open, TaskRow.due_at < now)),
             func.coalesce(func.max(TaskRow.escalation_level).filter(is_open), 0),
-            func.coalesce(func.sum(TaskRow.bounce_count), 0),
+            # A forwarded step carries every earlier owner: the newest step of a chain holds
+            # the chain's whole count, so adding the steps up would count each bounce again.
+            func.coalesce(func.max(TaskRow.bounce_count), 0),
             func.max(TaskRow.updated_at),
         )
         .where(TaskRow.transition_id.in_(list(transition_ids)))
