@@ -72,14 +72,15 @@ class VirtualStack:
     async def advance_to(self, moment: datetime) -> None:
         await self.advance(max(moment - await self.now(), timedelta(0)))
 
-    def web_cookies(self, person_id: str) -> dict[str, str]:
-        """A signed-in session for the pages, as the sign-in page would set it."""
-        codec = SessionCodec(session_key(self.settings))
-        return {COOKIE_NAME: codec.encode(WebSession(person_id=person_id))}
-
     async def get_page(self, path: str, person_id: str, **params: Any) -> httpx.Response:
+        """A page as `person_id` sees it, signed in as the sign-in page would sign them in."""
+        signed_in = SessionCodec(session_key(self.settings)).encode(WebSession(person_id))
         self.http.cookies.clear()
-        response = await self.http.get(path, params=params, cookies=self.web_cookies(person_id))
+        self.http.cookies.set(COOKIE_NAME, signed_in)
+        try:
+            response = await self.http.get(path, params=params)
+        finally:
+            self.http.cookies.clear()
         assert response.status_code == 200, (path, response.status_code)
         return response
 
