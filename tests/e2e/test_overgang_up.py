@@ -3,7 +3,6 @@ step waits on its deadline, and after a restart the step escalates on time."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import shutil
@@ -24,6 +23,7 @@ from overgang.embedded import EmbeddedPostgres, free_port
 from store.database import Database
 
 from factories import make_fodselsnummer
+from polling import eventually
 
 OVERGANG = str(Path(sys.executable).parent / "overgang")
 ESCALATION_WAIT = 10.0  # seconds: long enough to stop and restart the stack inside it
@@ -152,14 +152,14 @@ async def test_up_survives_a_restart_while_a_step_waits_on_its_deadline(
 
 
 async def _wait_for_escalation(http: httpx.AsyncClient, transition_id: str, token: str) -> datetime:
-    deadline = time.monotonic() + ESCALATION_WAIT + 30
-    while time.monotonic() < deadline:
+    async def escalated() -> datetime | None:
         response = await http.get(
             f"/api/v1/transitions/{transition_id}", headers={"Authorization": f"Bearer {token}"}
         )
         assert response.status_code == 200, response.text
         events = [e for e in response.json()["timeline"] if e["kind"] == "escalated"]
-        if events:
-            return datetime.fromisoformat(events[0]["at"])
-        await asyncio.sleep(0.5)
-    raise AssertionError("the step did not escalate after the restart")
+        return datetime.fromisoformat(events[0]["at"]) if events else None
+
+    return await eventually(
+        escalated, timeout=ESCALATION_WAIT + 30, interval=0.5, what="the escalation after restart"
+    )
