@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
+import hypothesis
 import pytest
 from mail_sink import SmtpServer
 from temporalio.client import Client
@@ -25,6 +26,11 @@ from worker import build_worker
 from workflows.search_attributes import cli_flags
 
 from factories import DirectoryFactory, Identity
+
+# A property's examples are quick, but on a busy machine any one of them can take longer
+# than hypothesis' default deadline of 200 ms; that says nothing about the property.
+hypothesis.settings.register_profile("overgang", deadline=None)
+hypothesis.settings.load_profile("overgang")
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -18,8 +18,9 @@ def virtual_settings(settings: Settings) -> Settings:
     return settings.model_copy(update={"temporal_task_queue": "overgang-virtual"})
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 async def virtual(virtual_settings: Settings, db: Database) -> AsyncIterator[VirtualStack]:
-    """One time-skipping server per test module: time skipping is global to a server."""
+    """A time-skipping server of its own for each test (it starts in under a second): time
+    skipping is global to a server, and one test's workflows must not act in another's."""
     async with virtual_stack(virtual_settings, db) as stack:
         yield stack

@@ -9,7 +9,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from virtual_stack import VirtualStack
+from virtual_stack import SLACK, VirtualStack
 
 from domain.calendar import BusinessCalendar
 from domain.escalation import Channel, EscalationLevel, Recipient
@@ -18,7 +18,6 @@ from factories import DirectoryFactory, start_discharge
 
 OSLO = ZoneInfo("Europe/Oslo")
 WAIT = timedelta(hours=1)
-SLACK = timedelta(seconds=1)  # a timer fires, then the workflow task runs: real milliseconds
 FRIDAY = 4
 
 

@@ -20,7 +20,7 @@ import pytest
 from channels import address_of, make_reachable
 from mail_sink import SmtpServer
 from sqlalchemy import select
-from virtual_stack import VirtualStack
+from virtual_stack import SLACK, VirtualStack
 from webhook_receiver import WebhookReceiver
 
 from domain.escalation import Channel, EscalationLevel, Recipient
@@ -36,7 +36,6 @@ ALL = (Channel.IN_APP, Channel.EMAIL, Channel.WEBHOOK)
 
 LEVEL = timedelta(hours=1)
 REMINDERS = (timedelta(minutes=25), timedelta(minutes=25), timedelta(minutes=30))
-SLACK = timedelta(seconds=1)  # a timer fires, then the workflow task runs: real milliseconds
 Link = tuple[str, str, datetime]  # (escalated or reminded, level, when)
 
 

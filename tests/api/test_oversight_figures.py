@@ -195,7 +195,7 @@ async def test_overliggedogn_are_the_same_on_every_page_and_follow_the_rule(
             return last == expected
 
         try:
-            await eventually(shown, what=f"{days} overliggedøgn everywhere", timeout=10)
+            await eventually(shown, what=f"{days} overliggedøgn everywhere", timeout=30)
         except AssertionError:
             raise AssertionError(f"{days} overliggedøgn everywhere, but: {last}") from None
 
