@@ -14,7 +14,7 @@ from virtual_stack import SLACK, VirtualStack
 from domain.calendar import BusinessCalendar
 from domain.escalation import Channel, EscalationLevel, Recipient
 
-from factories import DirectoryFactory, start_discharge
+from factories import DirectoryFactory, start_discharge, transition_detail
 
 OSLO = ZoneInfo("Europe/Oslo")
 WAIT = timedelta(hours=1)
@@ -56,8 +56,7 @@ async def start_on_friday_afternoon(
 async def escalations(
     virtual: VirtualStack, directory: DirectoryFactory, id: str
 ) -> list[datetime]:
-    coordinator = directory.headers(directory.identity.coordinator)
-    body = (await virtual.http.get(f"/api/v1/transitions/{id}", headers=coordinator)).json()
+    body = await transition_detail(virtual.http, directory, id)
     return [datetime.fromisoformat(e["at"]) for e in body["timeline"] if e["kind"] == "escalated"]
 
 

@@ -12,7 +12,7 @@ from virtual_stack import VirtualStack
 from store.database import Database
 from store.tables import NotificationRow
 
-from factories import DirectoryFactory, fast_levels, start_discharge
+from factories import DirectoryFactory, fast_levels, start_discharge, transition_detail
 from polling import eventually
 
 
@@ -66,20 +66,11 @@ async def test_second_acknowledgement_is_refused_with_the_reason(
     assert "already acknowledged" in again.json()["detail"]
 
 
-async def transition_of(
-    http: httpx.AsyncClient, directory: DirectoryFactory, transition_id: str
-) -> dict[str, Any]:
-    coordinator = directory.headers(directory.identity.coordinator)
-    response = await http.get(f"/api/v1/transitions/{transition_id}", headers=coordinator)
-    assert response.status_code == 200, response.text
-    return response.json()  # type: ignore[no-any-return]
-
-
 async def task_of_kind(
     http: httpx.AsyncClient, directory: DirectoryFactory, transition_id: str, kind: str
 ) -> dict[str, Any]:
     async def opened() -> dict[str, Any] | None:
-        tasks = (await transition_of(http, directory, transition_id))["tasks"]
+        tasks = (await transition_detail(http, directory, transition_id))["tasks"]
         return next((t for t in tasks if t["kind"] == kind), None)
 
     return await eventually(opened, what=f"a {kind} step")
@@ -136,7 +127,7 @@ async def test_acknowledgement_stops_escalation(
 
     await virtual.advance(timedelta(hours=3, minutes=30))  # past both later levels of 1 h
 
-    body = await transition_of(virtual.http, directory, started["id"])
+    body = await transition_detail(virtual.http, directory, started["id"])
     escalated = [e for e in body["timeline"] if e["kind"] == "escalated"]
     assert [(e["task_id"], e["detail"]["level"]) for e in escalated] == [
         (lar["id"], "1"),

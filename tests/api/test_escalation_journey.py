@@ -15,7 +15,6 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from channels import address_of, make_reachable
 from mail_sink import SmtpServer
@@ -27,7 +26,7 @@ from domain.escalation import Channel, EscalationLevel, Recipient
 from store.database import Database
 from store.tables import NotificationRow
 
-from factories import DirectoryFactory, start_discharge
+from factories import DirectoryFactory, start_discharge, transition_detail
 
 TIMELINE_FILE = Path(__file__).resolve().parents[2] / "test-output" / "escalation-timeline.json"
 WEBHOOK_SECRET = "whsec-intake-test"
@@ -103,17 +102,6 @@ def webhook_receiver() -> Iterator[WebhookReceiver]:
     receiver.stop()
 
 
-async def transition(
-    http: httpx.AsyncClient, directory: DirectoryFactory, transition_id: str
-) -> dict[str, Any]:
-    response = await http.get(
-        f"/api/v1/transitions/{transition_id}",
-        headers=directory.headers(directory.identity.coordinator),
-    )
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
 async def notifications(db: Database, transition_id: str) -> list[NotificationRow]:
     async with db.transaction() as session:
         rows = await session.scalars(
@@ -158,7 +146,7 @@ async def test_unacknowledged_handover_escalates_through_every_level(
 
     # Past the last level's first reminder (2 h 30 min), short of its second.
     await virtual.advance_to(created + 2 * LEVEL + REMINDERS[2] + timedelta(minutes=10))
-    detail = await transition(virtual.http, directory, started["id"])
+    detail = await transition_detail(virtual.http, directory, started["id"])
     chain = chain_of(detail)
     escalated = [at(e) for e in events(detail, "escalated")]
     assert len(escalated) == 2, chain
@@ -170,7 +158,7 @@ async def test_unacknowledged_handover_escalates_through_every_level(
     assert acknowledged.status_code == 200, acknowledged.text
 
     await virtual.advance(2 * REMINDERS[2] + timedelta(minutes=10))  # two reminder periods
-    detail = await transition(virtual.http, directory, started["id"])
+    detail = await transition_detail(virtual.http, directory, started["id"])
     rows = await notifications(db, started["id"])
 
     # Acknowledgement stopped the chain: nothing new was sent, nothing is scheduled.
@@ -277,7 +265,7 @@ async def test_acknowledgement_at_a_middle_level_stops_escalation(
     created = datetime.fromisoformat(started["tasks"][0]["created_at"])
 
     await virtual.advance_to(created + LEVEL + timedelta(minutes=10))  # at level 1
-    detail = await transition(virtual.http, directory, started["id"])
+    detail = await transition_detail(virtual.http, directory, started["id"])
     assert [e["detail"]["level"] for e in events(detail, "escalated")] == ["1"]
     # The backup contact, reached at level 1, acknowledges for the unit.
     acknowledged = await virtual.http.post(
@@ -286,7 +274,7 @@ async def test_acknowledgement_at_a_middle_level_stops_escalation(
     assert acknowledged.status_code == 200, acknowledged.text
 
     await virtual.advance(3 * LEVEL)  # past the moment level 2 would have started
-    detail = await transition(virtual.http, directory, started["id"])
+    detail = await transition_detail(virtual.http, directory, started["id"])
     rows = await notifications(db, started["id"])
     assert [e["detail"]["level"] for e in events(detail, "escalated")] == ["1"]
     assert detail["tasks"][0]["escalation_level"] == 1
