@@ -25,6 +25,22 @@ def counts(*, discharged: bool, municipality_ready: bool, stopped: bool) -> bool
     return not (discharged or municipality_ready or stopped)
 
 
+def days_so_far(
+    ready_at: datetime, now: datetime, day_length: timedelta, ended_at: datetime | None = None
+) -> int:
+    """Overliggedøgn counted by `now`: every day begun by then (day 1 begins at ready_at, so
+    it counts from that moment) that began before the count ended at `ended_at` (discharge,
+    municipality ready, re-admission or cancellation). The workflow records one waiting_day
+    event per such day, so this is also the number of those events the read model holds."""
+    if now < ready_at:
+        return 0
+    begun = (now - ready_at) // day_length + 1
+    if ended_at is None:
+        return begun
+    before_end = -((ready_at - ended_at) // day_length)  # days beginning before ended_at
+    return max(0, min(begun, before_end))
+
+
 # Daily rate (NOK) the municipality pays per overliggedøgn; later years are set by the
 # state budget: until configured, the latest known rate applies.
 DAILY_RATE_NOK = {2019: 4885, 2020: 5036, 2021: 5167, 2022: 5306, 2023: 5508, 2024: 5745}

@@ -10,7 +10,8 @@ from sqlalchemy import ColumnElement, and_, false, func, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.tasks import OPEN_STATUSES
-from store.tables import EventRow, TaskRow, Transition, Unit
+from domain.timeline import EventKind
+from store.tables import EventRow, Municipality, TaskRow, Transition, Unit
 
 OPEN = [status.value for status in OPEN_STATUSES]
 
@@ -110,7 +111,7 @@ class TaskSummary:
     open_tasks: int
     overdue_tasks: int
     max_escalation_level: int
-    bounces: int
+    bounces: int  # the longest chain of forwards, as the BounceCount search attribute has it
     last_task_change: datetime | None
 
 
@@ -124,13 +125,47 @@ async def task_summaries(
             func.count().filter(is_open),
             func.count().filter(and_(is_open, TaskRow.due_at < now)),
             func.coalesce(func.max(TaskRow.escalation_level).filter(is_open), 0),
-            func.coalesce(func.sum(TaskRow.bounce_count), 0),
+            # A forwarded step carries every earlier owner: the newest step of a chain holds
+            # the chain's whole count, so adding the steps up would count each bounce again.
+            func.coalesce(func.max(TaskRow.bounce_count), 0),
             func.max(TaskRow.updated_at),
         )
         .where(TaskRow.transition_id.in_(list(transition_ids)))
         .group_by(TaskRow.transition_id)
     )
     return {row[0]: TaskSummary(*row[1:]) for row in rows}
+
+
+# Overliggedøgn so far: the workflow records a waiting_day event for each day the rule in
+# domain.waiting_days counts, so every figure of the read model is the number of those events.
+_WAITING_DAY = EventRow.kind == EventKind.WAITING_DAY.value
+
+
+async def waiting_days(session: AsyncSession, transition_ids: Sequence[str]) -> dict[str, int]:
+    """Overliggedøgn so far per transition (absent: none)."""
+    rows = await session.execute(
+        select(EventRow.transition_id, func.count())
+        .where(EventRow.transition_id.in_(list(transition_ids)), _WAITING_DAY)
+        .group_by(EventRow.transition_id)
+    )
+    return {transition_id: days for transition_id, days in rows}
+
+
+async def waiting_days_by_municipality(
+    session: AsyncSession, visibility: Visibility, since: datetime
+) -> list[tuple[str, int]]:
+    """Overliggedøgn begun since `since` in visible transitions, per municipality, most first."""
+    days = func.count()
+    rows = await session.execute(
+        select(Municipality.name, days)
+        .select_from(EventRow)
+        .join(Transition, Transition.id == EventRow.transition_id)
+        .join(Municipality, Municipality.number == Transition.municipality_number)
+        .where(_WAITING_DAY, EventRow.at >= since, visible(visibility))
+        .group_by(Municipality.name)
+        .order_by(days.desc(), Municipality.name)
+    )
+    return [(name, count) for name, count in rows]
 
 
 async def active(

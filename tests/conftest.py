@@ -4,10 +4,13 @@ dev server, the worker, and the API app (called in-process over ASGI)."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
+import hypothesis
 import pytest
 from mail_sink import SmtpServer
 from temporalio.client import Client
@@ -23,6 +26,22 @@ from worker import build_worker
 from workflows.search_attributes import cli_flags
 
 from factories import DirectoryFactory, Identity
+
+# A property's examples are quick, but on a busy machine any one of them can take longer
+# than hypothesis' default deadline of 200 ms; that says nothing about the property.
+hypothesis.settings.register_profile("overgang", deadline=None)
+hypothesis.settings.load_profile("overgang")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    """Keep this checkout's temporary folders out of the shared /tmp/pytest-of-<user>: every
+    pytest session that starts on the machine resets that folder to mode 0700, which locks
+    the embedded PostgreSQL's system user out of a data folder another session is using.
+    One folder per checkout, emptied by pytest when the next session here starts."""
+    if config.option.basetemp is None:
+        checkout = hashlib.sha256(str(config.rootpath).encode()).hexdigest()[:12]
+        config.option.basetemp = str(Path(tempfile.gettempdir()) / f"overgang-tests-{checkout}")
 
 
 @pytest.fixture(scope="session")

@@ -246,3 +246,15 @@ async def start_discharge(
     )
     assert response.status_code == 201, response.text
     return response.json()  # type: ignore[no-any-return]
+
+
+async def transition_detail(
+    http: httpx.AsyncClient, directory: DirectoryFactory, transition_id: str
+) -> dict[str, Any]:
+    """The transition (steps and timeline) as the test's coordinator reads it in the API."""
+    response = await http.get(
+        f"/api/v1/transitions/{transition_id}",
+        headers=directory.headers(directory.identity.coordinator),
+    )
+    assert response.status_code == 200, response.text
+    return response.json()  # type: ignore[no-any-return]

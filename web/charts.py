@@ -6,19 +6,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth import policy
 from api.auth.policy import Scope
+from domain.discharge import DischargeTiming
 from domain.tasks import OPEN_STATUSES
+from domain.timeline import EventKind
 from store import transition_search
 from store.tables import EventRow, Municipality, TaskRow, Transition, Unit
 from web.formatting import duration, oslo
 
 WEEKS = 8
 BAR_AREA = 360  # px for the longest bar
-FOLLOW_UP_DAYS = 7
+FOLLOW_UP_DAYS = DischargeTiming().follow_up_within.days  # the default window, for the text
 
 
 @dataclass(frozen=True)
@@ -108,46 +110,41 @@ async def overdue_by_week(session: AsyncSession, scope: Scope, now: datetime) ->
 
 
 async def waiting_days_by_municipality(session: AsyncSession, scope: Scope, now: datetime) -> Chart:
-    rows = await session.execute(
-        select(Municipality.name, Transition.ready_at, Transition.discharged_at)
-        .join(Municipality, Municipality.number == Transition.municipality_number)
-        .where(
-            Transition.ready_at.is_not(None), Transition.ready_at >= now - timedelta(weeks=WEEKS)
-        )
-        .where(_visible_to(scope))
-    )
-    days: dict[str, float] = {}
-    for name, ready, discharged in rows:
-        waited = ((discharged or now) - ready).total_seconds() / 86400
-        days[name] = days.get(name, 0.0) + max(0.0, waited)
-    points = [
-        (n, d, f"{d:.1f} døgn".replace(".", ","))
-        for n, d in sorted(days.items(), key=lambda x: -x[1])
-    ]
+    visibility = policy.visibility(scope, administrators_see_all=True)
+    since = now - timedelta(weeks=WEEKS)
+    rows = await transition_search.waiting_days_by_municipality(session, visibility, since)
+    points = [(name, float(days), f"{days} døgn") for name, days in rows]
     return chart(
-        "overliggedogn", "Ventedøgn etter utskrivningsklar per kommune",
-        f"Sum døgn fra pasienten ble meldt utskrivningsklar til utskrivning, siste {WEEKS} uker.",
+        "overliggedogn", "Overliggedøgn per kommune",
+        "Døgn pasienter ble liggende etter at de var meldt utskrivningsklare, fordi kommunen "
+        f"ikke var klar til å ta imot, siste {WEEKS} uker.",
         "døgn", points,
     )  # fmt: skip
 
 
-async def follow_up_share(session: AsyncSession, scope: Scope, now: datetime) -> Chart:
-    followed = (
-        select(EventRow.transition_id)
-        .where(
-            EventRow.kind == "follow_up_recorded",
-            EventRow.transition_id == Transition.id,
-            EventRow.at <= Transition.discharged_at + timedelta(days=FOLLOW_UP_DAYS),
-        )
+def _recorded(kind: EventKind) -> ColumnElement[bool]:
+    return (
+        select(EventRow.seq)
+        .where(EventRow.transition_id == Transition.id, EventRow.kind == kind.value)
+        .correlate(Transition)
         .exists()
     )
+
+
+async def follow_up_share(session: AsyncSession, scope: Scope, now: datetime) -> Chart:
+    """Each transition against its own window (DischargeTiming.follow_up_within, frozen
+    when it started): the workflow records follow_up_missed when the window ends without a
+    first contact. Discharges whose window is still open, or that need no follow-up, wait."""
+    missed = _recorded(EventKind.FOLLOW_UP_MISSED)
+    in_time = and_(_recorded(EventKind.FOLLOW_UP_RECORDED), ~missed)
     rows = await session.execute(
-        select(Municipality.name, func.count(), func.count().filter(followed))
+        select(Municipality.name, func.count(), func.count().filter(in_time))
         .select_from(Transition)
         .join(Municipality, Municipality.number == Transition.municipality_number)
         .where(
             Transition.discharged_at.is_not(None),
             Transition.discharged_at >= now - timedelta(weeks=WEEKS),
+            or_(in_time, missed),
             _visible_to(scope),
         )
         .group_by(Municipality.name)
@@ -158,8 +155,10 @@ async def follow_up_share(session: AsyncSession, scope: Scope, now: datetime) ->
         for name, total, hit in rows
     ]
     return chart(
-        "oppfolging", "Andel utskrevne med oppfølging innen 7 dager",
-        f"Utskrivninger siste {WEEKS} uker der første kontakt ble registrert innen 7 dager.",
+        "oppfolging", "Andel utskrevne med første kontakt innen fristen",
+        f"Utskrivninger siste {WEEKS} uker der første kontakt er registrert eller fristen er ute: "
+        f"andelen med kontakt innen fristen i samarbeidsavtalen (vanligvis {FOLLOW_UP_DAYS} "
+        "dager).",
         "prosent", points, scale_max=100,
     )  # fmt: skip
 

@@ -35,7 +35,8 @@ class StalledTransition(BaseModel):
     max_escalation_level: int
     bounces: int
     days_since_ready: int | None = Field(
-        default=None, description="Calendar days since utskrivningsklar, while not discharged."
+        default=None,
+        description="Overliggedøgn so far (as on the transition), while ready and not discharged.",
     )
     last_progress_at: datetime
 

@@ -37,7 +37,7 @@ def _reasons(
 
 
 def _stalled(
-    t: Transition, s: TaskSummary, now: datetime, idle_cutoff: date
+    t: Transition, s: TaskSummary, waiting_days: int, idle_cutoff: date
 ) -> StalledTransition | None:
     last_progress = max(filter(None, [t.updated_at, s.last_task_change]))
     reasons = _reasons(t, s, last_progress, idle_cutoff)
@@ -57,7 +57,7 @@ def _stalled(
         overdue_tasks=s.overdue_tasks,
         max_escalation_level=s.max_escalation_level,
         bounces=s.bounces,
-        days_since_ready=(now - t.ready_at).days if waiting and t.ready_at else None,
+        days_since_ready=waiting_days if waiting else None,
         last_progress_at=last_progress,
     )
 
@@ -76,10 +76,12 @@ async def stalled(
     rows = await transition_search.active(
         session, visibility, municipality=municipality, unit=unit, now=now
     )
-    summaries = await transition_search.task_summaries(session, [t.id for t in rows], now)
+    ids = [t.id for t in rows]
+    summaries = await transition_search.task_summaries(session, ids, now)
+    days = await transition_search.waiting_days(session, ids)
     idle_cutoff = BusinessCalendar().add_business_days(now.date(), -idle_business_days)
     empty = TaskSummary(0, 0, 0, 0, None)
-    found = [_stalled(t, summaries.get(t.id, empty), now, idle_cutoff) for t in rows]
+    found = [_stalled(t, summaries.get(t.id, empty), days.get(t.id, 0), idle_cutoff) for t in rows]
     report = [item for item in found if item is not None]
     await recorder.record_reads(
         session,

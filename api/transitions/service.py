@@ -23,8 +23,7 @@ from api.transitions.schemas import (
 )
 from domain.actors import Actor
 from domain.tasks import Task
-from domain.timeline import EventKind
-from store import directory, transition_family
+from store import directory, transition_family, transition_search
 from store import inbox as queries
 from store.tables import Transition
 from workflows.transition import TransitionView
@@ -62,6 +61,7 @@ async def transition_detail(
         transition.details.get("consents", {}),
     )
     events = await transition_family.events_of_many(session, family)
+    waiting_days = await transition_search.waiting_days(session, [transition.id])
     return TransitionDetail(
         id=transition.id,
         kind=transition.kind,
@@ -74,7 +74,7 @@ async def transition_detail(
         ready_at=transition.ready_at,
         discharged_at=transition.discharged_at,
         what_matters=transition.what_matters if details else None,
-        waiting_days=sum(1 for e in events if e.kind == EventKind.WAITING_DAY.value),
+        waiting_days=waiting_days.get(transition.id, 0),
         children=[_child(c) for c in children],
         tasks=[TaskPublic.from_row(t) for t in tasks],
         timeline=[EventPublic.from_row(e, with_detail=details) for e in events],

@@ -58,7 +58,7 @@ def _verify_cli(database_url: str, state_dir: Path) -> subprocess.CompletedProce
         env=env,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=300,  # a new interpreter importing the application: slow on a busy machine
         check=False,
     )
 

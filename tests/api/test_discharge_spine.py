@@ -7,11 +7,12 @@ from typing import Any
 
 import httpx
 from sqlalchemy import select
+from virtual_stack import VirtualStack
 
 from store.database import Database
 from store.tables import NotificationRow
 
-from factories import DirectoryFactory, fast_levels, start_discharge
+from factories import DirectoryFactory, fast_levels, start_discharge, transition_detail
 from polling import eventually
 
 
@@ -65,6 +66,16 @@ async def test_second_acknowledgement_is_refused_with_the_reason(
     assert "already acknowledged" in again.json()["detail"]
 
 
+async def task_of_kind(
+    http: httpx.AsyncClient, directory: DirectoryFactory, transition_id: str, kind: str
+) -> dict[str, Any]:
+    async def opened() -> dict[str, Any] | None:
+        tasks = (await transition_detail(http, directory, transition_id))["tasks"]
+        return next((t for t in tasks if t["kind"] == kind), None)
+
+    return await eventually(opened, what=f"a {kind} step")
+
+
 async def test_unacknowledged_intake_escalates_to_the_next_level(
     app_client: httpx.AsyncClient, directory: DirectoryFactory, db: Database
 ) -> None:
@@ -101,27 +112,30 @@ async def test_unacknowledged_intake_escalates_to_the_next_level(
 
 
 async def test_acknowledgement_stops_escalation(
-    app_client: httpx.AsyncClient, directory: DirectoryFactory
+    virtual: VirtualStack, directory: DirectoryFactory
 ) -> None:
-    await directory.set_policy(fast_levels(seconds=2), version=2)
-    started = await start_discharge(app_client, directory)
-    task_id = started["tasks"][0]["id"]
+    """Kvittering ends the chain. Beside the acknowledged intake, a step under the same
+    policy that nobody acknowledges escalates on time: the clock ran past every level."""
+    started = await start_discharge(virtual.http, directory, needs={"lar": True})
+    intake = started["tasks"][0]
     contact = directory.headers(directory.identity.contact)
-    assert (
-        await app_client.post(f"/api/v1/tasks/{task_id}/acknowledge", headers=contact)
-    ).status_code == 200
+    acknowledged = await virtual.http.post(
+        f"/api/v1/tasks/{intake['id']}/acknowledge", headers=contact
+    )
+    assert acknowledged.status_code == 200, acknowledged.text
+    lar = await task_of_kind(virtual.http, directory, started["id"], "lar_informed")
 
-    import asyncio
+    await virtual.advance(timedelta(hours=3, minutes=30))  # past both later levels of 1 h
 
-    await asyncio.sleep(3)
-    body = (
-        await app_client.get(
-            f"/api/v1/transitions/{started['id']}",
-            headers=directory.headers(directory.identity.coordinator),
-        )
-    ).json()
-    assert [e for e in body["timeline"] if e["kind"] == "escalated"] == []
-    assert body["tasks"][0]["escalation_level"] == 0
+    body = await transition_detail(virtual.http, directory, started["id"])
+    escalated = [e for e in body["timeline"] if e["kind"] == "escalated"]
+    assert [(e["task_id"], e["detail"]["level"]) for e in escalated] == [
+        (lar["id"], "1"),
+        (lar["id"], "2"),
+    ]
+    [intake_now] = [t for t in body["tasks"] if t["id"] == intake["id"]]
+    assert intake_now["escalation_level"] == 0
+    assert intake_now["next_escalation_at"] is None
 
 
 async def test_bad_input_names_the_field(

@@ -1,4 +1,6 @@
-"""A handover nobody picks up, driven through every level of a wall-clock policy of seconds.
+"""A handover nobody picks up, driven through every level of an around-the-clock policy of
+hours, in virtual time (Temporal's time-skipping server): each level and reminder fires at
+the moment its policy gives, and after an acknowledgement hours pass without another word.
 
 Real parts only: the worker sends e-mail to an aiosmtpd server and signed webhooks to an
 HTTP receiver in a thread; the test reads what arrived and the timeline the API returns.
@@ -6,52 +8,90 @@ HTTP receiver in a thread; the test reads what arrived and the timeline the API 
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from channels import address_of, make_reachable
 from mail_sink import SmtpServer
 from sqlalchemy import select
+from virtual_stack import SLACK, VirtualStack
 from webhook_receiver import WebhookReceiver
 
 from domain.escalation import Channel, EscalationLevel, Recipient
 from store.database import Database
 from store.tables import NotificationRow
 
-from factories import DirectoryFactory, start_discharge
-from polling import eventually
+from factories import DirectoryFactory, start_discharge, transition_detail
 
 TIMELINE_FILE = Path(__file__).resolve().parents[2] / "test-output" / "escalation-timeline.json"
 WEBHOOK_SECRET = "whsec-intake-test"
 ALL = (Channel.IN_APP, Channel.EMAIL, Channel.WEBHOOK)
 
 
+LEVEL = timedelta(hours=1)
+REMINDERS = (timedelta(minutes=25), timedelta(minutes=25), timedelta(minutes=30))
+Link = tuple[str, str, datetime]  # (escalated or reminded, level, when)
+
+
 def journey_levels() -> list[dict[str, Any]]:
-    """Three on-call levels of 3 s, each reminding about every 1.2–1.5 s."""
+    """Three on-call levels of an hour; reminders every 25 min (the last level every 30)."""
 
     def level(
-        notify: tuple[Recipient, ...], channels: tuple[Channel, ...], repeat: float
+        notify: tuple[Recipient, ...], channels: tuple[Channel, ...], repeat: timedelta
     ) -> dict[str, Any]:
         return EscalationLevel(
-            wait=timedelta(seconds=3),
+            wait=LEVEL,
             business_time=False,
             reach_on_call_now=True,
             notify=notify,
             channels=channels,
-            repeat_every=timedelta(seconds=repeat),
+            repeat_every=repeat,
         ).model_dump(mode="json")
 
     return [
-        level((Recipient.OWNER_UNIT,), ALL, 1.2),
-        level((Recipient.BACKUP_CONTACTS, Recipient.UNIT_LEADER), ALL[:2], 1.2),
-        level((Recipient.MUNICIPAL_LEADER, Recipient.ORIGIN_LEADER), ALL, 1.5),
+        level((Recipient.OWNER_UNIT,), ALL, REMINDERS[0]),
+        level((Recipient.BACKUP_CONTACTS, Recipient.UNIT_LEADER), ALL[:2], REMINDERS[1]),
+        level((Recipient.MUNICIPAL_LEADER, Recipient.ORIGIN_LEADER), ALL, REMINDERS[2]),
     ]
+
+
+def expected_chain(created: datetime, until: datetime, escalated: list[datetime]) -> list[Link]:
+    """Every escalation and reminder the policy gives up to `until`: each level starts when
+    its escalation happened (`escalated`), which must be one LEVEL after the level before."""
+    starts = [created, *escalated]
+    for before, start in pairwise(starts):
+        assert timedelta(0) <= start - (before + LEVEL) < SLACK, (before, start)
+    chain: list[Link] = []
+    for level, start in enumerate(starts):
+        if level > 0:
+            chain.append(("escalated", str(level), start))
+        end = starts[level + 1] if level + 1 < len(starts) else until
+        n = 1
+        while start + n * REMINDERS[level] < end:
+            chain.append(("reminded", str(level), start + n * REMINDERS[level]))
+            n += 1
+    return chain
+
+
+def chain_of(body: dict[str, Any]) -> list[Link]:
+    return [
+        (e["kind"], e["detail"]["level"], at(e))
+        for e in body["timeline"]
+        if e["kind"] in ("escalated", "reminded")
+    ]
+
+
+def on_time(actual: list[Link], expected: list[Link]) -> bool:
+    """The same links in the same order, each within SLACK after its moment."""
+    return len(actual) == len(expected) and all(
+        a[:2] == e[:2] and timedelta(0) <= a[2] - e[2] < SLACK
+        for a, e in zip(actual, expected, strict=True)
+    )
 
 
 @pytest.fixture
@@ -60,17 +100,6 @@ def webhook_receiver() -> Iterator[WebhookReceiver]:
     receiver.start()
     yield receiver
     receiver.stop()
-
-
-async def transition(
-    http: httpx.AsyncClient, directory: DirectoryFactory, transition_id: str
-) -> dict[str, Any]:
-    response = await http.get(
-        f"/api/v1/transitions/{transition_id}",
-        headers=directory.headers(directory.identity.coordinator),
-    )
-    assert response.status_code == 200, response.text
-    return response.json()
 
 
 async def notifications(db: Database, transition_id: str) -> list[NotificationRow]:
@@ -101,7 +130,7 @@ def at(event: dict[str, Any]) -> datetime:
 
 
 async def test_unacknowledged_handover_escalates_through_every_level(
-    app_client: httpx.AsyncClient,
+    virtual: VirtualStack,
     directory: DirectoryFactory,
     db: Database,
     smtp_server: SmtpServer,
@@ -111,41 +140,32 @@ async def test_unacknowledged_handover_escalates_through_every_level(
     await make_reachable(db, directory, webhook_receiver.url, WEBHOOK_SECRET)
     await directory.set_policy(journey_levels(), version=2)
     body = directory.discharge_body()
-    started = await start_discharge(app_client, directory, **body)
+    started = await start_discharge(virtual.http, directory, **body)
     task_id = started["tasks"][0]["id"]
+    created = datetime.fromisoformat(started["tasks"][0]["created_at"])
 
-    async def last_level_reminded() -> dict[str, Any] | None:
-        detail = await transition(app_client, directory, started["id"])
-        reminded = [e for e in events(detail, "reminded") if e["detail"]["level"] == "2"]
-        return detail if reminded else None
-
-    await eventually(last_level_reminded, timeout=45, what="a reminder at the last level")
-    acknowledged = await app_client.post(
+    # Past the last level's first reminder (2 h 30 min), short of its second.
+    await virtual.advance_to(created + 2 * LEVEL + REMINDERS[2] + timedelta(minutes=10))
+    detail = await transition_detail(virtual.http, directory, started["id"])
+    chain = chain_of(detail)
+    escalated = [at(e) for e in events(detail, "escalated")]
+    assert len(escalated) == 2, chain
+    assert on_time(chain, expected_chain(created, await virtual.now(), escalated)), chain
+    before = await notifications(db, started["id"])
+    acknowledged = await virtual.http.post(
         f"/api/v1/tasks/{task_id}/acknowledge", headers=directory.headers(who.contact)
     )
     assert acknowledged.status_code == 200, acknowledged.text
-    await asyncio.sleep(0.5)  # a send decided before the acknowledgement may still be landing
-    before = await notifications(db, started["id"])
-    await asyncio.sleep(3.5)  # more than two reminder periods of the last level
-    detail = await transition(app_client, directory, started["id"])
+
+    await virtual.advance(2 * REMINDERS[2] + timedelta(minutes=10))  # two reminder periods
+    detail = await transition_detail(virtual.http, directory, started["id"])
     rows = await notifications(db, started["id"])
 
     # Acknowledgement stopped the chain: nothing new was sent, nothing is scheduled.
-    assert len(rows) == len(before)
-    acked_at = at(events(detail, "task_acknowledged")[0])
-    assert all(at(e) < acked_at for e in events(detail, "reminded") + events(detail, "escalated"))
+    assert chain_of(detail) == chain
+    assert [r.key for r in rows] == [r.key for r in before]
     assert detail["tasks"][0]["escalation_level"] == 2
     assert detail["tasks"][0]["next_escalation_at"] is None
-
-    # Levels in order, each after its wait (3 s) had run out.
-    escalations = events(detail, "escalated")
-    assert [e["detail"]["level"] for e in escalations] == ["1", "2"]
-    created = at(events(detail, "task_created")[0])
-    assert at(escalations[0]) - created >= timedelta(seconds=3)
-    assert at(escalations[1]) - at(escalations[0]) >= timedelta(seconds=3)
-    reminded_levels = [e["detail"]["level"] for e in events(detail, "reminded")]
-    assert reminded_levels == sorted(reminded_levels)
-    assert {"0", "1", "2"} <= set(reminded_levels)
 
     # Who received what, on which channel.
     for channel in (Channel.IN_APP, Channel.EMAIL):
@@ -232,7 +252,7 @@ def save_timeline(detail: dict[str, Any]) -> None:
 
 
 async def test_acknowledgement_at_a_middle_level_stops_escalation(
-    app_client: httpx.AsyncClient,
+    virtual: VirtualStack,
     directory: DirectoryFactory,
     db: Database,
     webhook_receiver: WebhookReceiver,
@@ -240,21 +260,21 @@ async def test_acknowledgement_at_a_middle_level_stops_escalation(
     who = directory.identity
     await make_reachable(db, directory, webhook_receiver.url, WEBHOOK_SECRET)
     await directory.set_policy(journey_levels(), version=2)
-    started = await start_discharge(app_client, directory)
+    started = await start_discharge(virtual.http, directory)
     task_id = started["tasks"][0]["id"]
+    created = datetime.fromisoformat(started["tasks"][0]["created_at"])
 
-    async def at_level_one() -> bool:
-        detail = await transition(app_client, directory, started["id"])
-        return any(e["detail"]["level"] == "1" for e in events(detail, "escalated"))
-
-    await eventually(at_level_one, timeout=30, what="escalation to level 1")
+    await virtual.advance_to(created + LEVEL + timedelta(minutes=10))  # at level 1
+    detail = await transition_detail(virtual.http, directory, started["id"])
+    assert [e["detail"]["level"] for e in events(detail, "escalated")] == ["1"]
     # The backup contact, reached at level 1, acknowledges for the unit.
-    acknowledged = await app_client.post(
+    acknowledged = await virtual.http.post(
         f"/api/v1/tasks/{task_id}/acknowledge", headers=directory.headers(who.backup)
     )
     assert acknowledged.status_code == 200, acknowledged.text
-    await asyncio.sleep(4)  # longer than level 1's wait
-    detail = await transition(app_client, directory, started["id"])
+
+    await virtual.advance(3 * LEVEL)  # past the moment level 2 would have started
+    detail = await transition_detail(virtual.http, directory, started["id"])
     rows = await notifications(db, started["id"])
     assert [e["detail"]["level"] for e in events(detail, "escalated")] == ["1"]
     assert detail["tasks"][0]["escalation_level"] == 1

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import time
 from datetime import timedelta
 from typing import Any
 
@@ -108,9 +107,7 @@ async def test_schemathesis_finds_no_server_errors_and_no_schema_breaks(
         for operation in selected:
             run_operation(operation)
 
-    started = time.monotonic()
-    await asyncio.to_thread(run_all)
-    assert time.monotonic() - started < 180
+    await asyncio.to_thread(run_all)  # bounded by EXAMPLES_PER_OPERATION, not by a clock
     assert len(statuses) >= 3 * len(selected), "hypothesis generated too few cases"
     assert any(200 <= status < 300 for status in statuses)
 

@@ -75,6 +75,17 @@ class Recorder:
 
         return await eventually(found, timeout=30, what=f"a {kind} task")
 
+    async def events(self, transition_id: str, kind: str, at_least: int) -> None:
+        """Until the timeline shows `at_least` events of `kind` (a timer's work, say)."""
+
+        async def recorded() -> bool:
+            body = await self.ok(
+                "GET", f"/api/v1/transitions/{transition_id}", self.d.identity.coordinator
+            )
+            return sum(e["kind"] == kind for e in body["timeline"]) >= at_least
+
+        await eventually(recorded, timeout=30, what=f"{at_least} {kind} event(s)")
+
     async def walk(self, task_id: str, who: str) -> None:
         for command in ("acknowledge", "accept", "start"):
             await self.ok("POST", f"/api/v1/tasks/{task_id}/{command}", who)
@@ -113,7 +124,7 @@ async def discharge_journey(r: Recorder) -> None:
     tid, intake = started["id"], started["tasks"][0]["id"]
     base = f"/api/v1/transitions/{tid}"
     await r.ok("POST", f"{base}/ready-for-discharge", who.coordinator)
-    await asyncio.sleep(2.5)  # two waiting days of 1 s
+    await r.events(tid, "waiting_day", at_least=2)  # days of 1 s: the count is running
     await r.ok("POST", f"/api/v1/tasks/{intake}/acknowledge", who.contact)
     await r.ok("POST", f"/api/v1/tasks/{intake}/accept", who.contact)
     await r.walk(await r.task(tid, "housing"), housing)

@@ -21,7 +21,7 @@ router = APIRouter(dependencies=[Depends(mark_web)], include_in_schema=False)
 
 CSV_HEADER = [
     "Overgang", "Type", "Kommune", "Fra enhet", "Hvorfor", "Enheter med åpne steg",
-    "Eskaleringsnivå", "Første frist", "Dager siden utskrivningsklar",
+    "Eskaleringsnivå", "Første frist", "Overliggedøgn",
 ]  # fmt: skip
 
 
