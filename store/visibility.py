@@ -45,13 +45,11 @@ def _acting(reader: Reader, units: Units, sector: Sector) -> list[str]:
     return sorted(u for u in reader.acting_units if (f := units.get(u)) and f.sector is sector)
 
 
-def _holds(t: Any, unit_ids: Iterable[str], *, rejected_too: bool) -> ColumnElement[bool]:
-    """A step of `t` held by one of these units (not rejected by it, unless asked)."""
+def _holds(t: Any, unit_ids: Iterable[str]) -> ColumnElement[bool]:
+    """A step of `t` held by one of these units, which has not rejected it."""
     step = aliased(TaskRow)
-    conditions = [step.transition_id == t.id, step.owner_unit_id.in_(sorted(set(unit_ids)))]
-    if not rejected_too:
-        conditions.append(step.status != REJECTED)
-    return select(step.id).where(*conditions).correlate(t).exists()
+    held = (step.owner_unit_id.in_(sorted(set(unit_ids))), step.status != REJECTED)
+    return select(step.id).where(step.transition_id == t.id, *held).correlate(t).exists()
 
 
 def _care(t: Any, reader: Reader, units: Units) -> ColumnElement[bool]:
@@ -60,8 +58,8 @@ def _care(t: Any, reader: Reader, units: Units) -> ColumnElement[bool]:
     community = _acting(reader, units, Sector.COMMUNITY_HEALTH)
     shares = _consent(t, HEALTH_SHARING_CONSENT)
     return or_(
-        _holds(t, specialist, rejected_too=False),
-        and_(shares, _holds(t, community, rejected_too=False)),
+        _holds(t, specialist),
+        and_(shares, _holds(t, community)),
         t.origin_unit_id.in_(specialist),
         and_(shares, t.origin_unit_id.in_(community)),
     )
@@ -70,11 +68,9 @@ def _care(t: Any, reader: Reader, units: Units) -> ColumnElement[bool]:
 def _consent_relation(t: Any, reader: Reader, units: Units) -> ColumnElement[bool]:
     """domain.access.reads_under_consent through a step."""
     community = _acting(reader, units, Sector.COMMUNITY_HEALTH)
-    conditions = [
-        and_(~_consent(t, HEALTH_SHARING_CONSENT), _holds(t, community, rejected_too=False))
-    ]
+    conditions = [and_(~_consent(t, HEALTH_SHARING_CONSENT), _holds(t, community))]
     for sector, consent in CONSENT_FOR_SECTOR.items():
-        held = _holds(t, _acting(reader, units, sector), rejected_too=False)
+        held = _holds(t, _acting(reader, units, sector))
         conditions.append(and_(_consent(t, consent), held))
     return or_(*conditions)
 
@@ -82,10 +78,10 @@ def _consent_relation(t: Any, reader: Reader, units: Units) -> ColumnElement[boo
 def _overseen_step(t: Any, reader: Reader) -> ColumnElement[bool]:
     """A step (rejected ones too) held by a unit the leader oversees: one they lead, or a
     non-hospital unit of a municipality they lead (domain.access.overseen_units)."""
-    step = aliased(TaskRow)
-    municipal = select(Unit.id).where(
-        Unit.municipality_number.in_(sorted(reader.leads_municipalities)),
-        Unit.kind.not_in(HOSPITAL_KINDS),
+    step, unit = aliased(TaskRow), aliased(Unit)  # aliases: never correlated to the outer query
+    municipal = select(unit.id).where(
+        unit.municipality_number.in_(sorted(reader.leads_municipalities)),
+        unit.kind.not_in(HOSPITAL_KINDS),
     )
     overseen = or_(
         step.owner_unit_id.in_(sorted(reader.leads_units)), step.owner_unit_id.in_(municipal)
@@ -117,6 +113,25 @@ def _inherited_by_children(t: Any, reader: Reader, units: Units) -> ColumnElemen
         .correlate(t)
         .exists()
     )
+
+
+def sees_all_steps(reader: Reader, units: Units) -> ColumnElement[bool]:
+    """Transitions whose every step the reader sees: care, oversight, emergency (own or
+    inherited); consent alone shows only the reader's own steps."""
+    t = Transition
+    return or_(
+        _care(t, reader, units),
+        _oversight(t, reader),
+        _emergency(t, reader),
+        _inherited_by_children(t, reader, units),
+    )
+
+
+def step_visible_to(reader: Reader, units: Units) -> ColumnElement[bool]:
+    """Steps (TaskRow, joined to its Transition) the reader sees: all steps of a transition
+    they see whole, and their own units' steps of one they read under consent."""
+    own = TaskRow.owner_unit_id.in_(sorted(reader.acting_units))
+    return or_(sees_all_steps(reader, units), and_(own, visible_to(reader, units)))
 
 
 def visible_to(reader: Reader, units: Units) -> ColumnElement[bool]:

@@ -1,22 +1,24 @@
-"""The lists' SQL predicate against the model: over randomly drawn transitions (steps, rejected
-steps, consents, child handovers) and readers (members, substitutes, leaders, emergency
-grants), store.visibility.visible_to selects exactly the transitions where
-domain.access.relations, on the facts store.access loads, gives at least one relation."""
+"""The lists' SQL predicates against the model: over randomly drawn transitions (steps,
+rejected steps, consents, child handovers) and readers (members, substitutes, leaders,
+emergency grants), store.visibility.visible_to selects exactly the transitions where
+domain.access.relations, on the facts store.access loads, gives at least one relation, and
+step_visible_to exactly the steps the parts show (all steps, or the reader's own)."""
 
 from __future__ import annotations
 
 import random
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 
-from domain.access import Reader, relations
+from domain.access import Part, Reader, parts, relations
 from foundation.settings import Settings
 from store import access
 from store.database import Database
 from store.tables import Patient, TaskRow, Transition, Unit
-from store.visibility import visible_to
+from store.visibility import step_visible_to, visible_to
 
 from factories import DirectoryFactory, make_fodselsnummer
 
@@ -27,7 +29,7 @@ CONSENTS = [
     "share_with_housing_office",
 ]
 TRANSITIONS = 40
-READERS = 150
+READERS = 100
 
 
 async def _units(db: Database, numbers: list[str], slug: str) -> list[Unit]:
@@ -128,6 +130,32 @@ def _reader(rng: random.Random, unit_ids: list[str], numbers: list[str], ids: li
     )
 
 
+def _shown_steps(reader: Reader, steps: list[TaskRow], shown: frozenset[Part]) -> set[str]:
+    if Part.ALL_STEPS in shown:
+        return {s.id for s in steps}
+    own = Part.OWN_STEPS in shown
+    return {s.id for s in steps if own and s.owner_unit_id in reader.acting_units}
+
+
+def _expected_steps(
+    reader: Reader, batch: access.FactsBatch, units: Any, ids: list[str], steps: list[TaskRow]
+) -> set[str]:
+    shown: set[str] = set()
+    for i in ids:
+        found = parts(relations(reader, batch.transitions[i], units))
+        shown |= _shown_steps(reader, [s for s in steps if s.transition_id == i], found)
+    return shown
+
+
+async def _selected_steps(session: Any, reader: Reader, acting: Any, ids: list[str]) -> set[str]:
+    query = (
+        select(TaskRow.id)
+        .join(Transition, Transition.id == TaskRow.transition_id)
+        .where(Transition.id.in_(ids), step_visible_to(reader, acting))
+    )
+    return set(await session.scalars(query))
+
+
 async def test_the_list_predicate_selects_exactly_the_transitions_the_model_relates(
     db: Database, settings: Settings
 ) -> None:
@@ -142,6 +170,9 @@ async def test_the_list_predicate_selects_exactly_the_transitions_the_model_rela
         batch = await access.transition_facts(session, rows)
         all_units = await access.units_of_municipalities(session, numbers)
         unit_ids = sorted(all_units)
+        all_steps = list(
+            await session.scalars(select(TaskRow).where(TaskRow.transition_id.in_(ids)))
+        )
         checked = related = 0
         for _ in range(READERS):
             reader = _reader(rng, unit_ids, numbers, ids)
@@ -153,6 +184,8 @@ async def test_the_list_predicate_selects_exactly_the_transitions_the_model_rela
             )
             expected = {i for i in ids if relations(reader, batch.transitions[i], all_units)}
             assert selected == expected, (reader, selected ^ expected)
+            steps = await _selected_steps(session, reader, acting, ids)
+            assert steps == _expected_steps(reader, batch, all_units, ids, all_steps), reader
             checked += len(ids)
             related += len(expected)
     assert checked == TRANSITIONS * READERS
