@@ -18,7 +18,7 @@ The rules (tests/api/test_authorization.py holds them as a table):
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,9 +38,16 @@ OVERSIGHT = "leader oversight"
 ADMINISTRATION = "administration"
 
 
+PatientRef = tuple[str | None, str | None]  # (patient id, transition id)
+
+
 class Forbidden(Problem):
-    def __init__(self, reason: str) -> None:
+    """A refusal; `patients` names whose data it concerns, for their access logs (never
+    sent in the answer)."""
+
+    def __init__(self, reason: str, *, patients: Sequence[PatientRef] = ()) -> None:
         super().__init__(403, "Forbidden", reason)
+        self.patients = list(patients)
 
 
 @dataclass(frozen=True)
