@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 
 from api.audit import recorder
-from api.auth.policy import Scope
+from api.auth.access import Scope, scope_for
 from api.auth.tokens import InvalidToken, TokenVerifier
 from api.errors import RETRY_AFTER_SECONDS, Problem
 from domain.actors import Actor, Role
@@ -113,11 +113,8 @@ ActorDep = Annotated[Actor, Depends(current_actor)]
 
 
 async def current_scope(actor: ActorDep, session: SessionDep) -> Scope:
-    """The caller with what they lead: the units and municipalities they may read across."""
-    units, municipalities = await directory.leadership(session, actor.person_id)
-    return Scope(
-        actor=actor, led_unit_ids=frozenset(units), led_municipalities=frozenset(municipalities)
-    )
+    """The caller as the access model sees them now (api.auth.access)."""
+    return await scope_for(session, actor)
 
 
 ScopeDep = Annotated[Scope, Depends(current_scope)]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from sqlalchemy import select
@@ -108,25 +107,3 @@ def policy_snapshot(row: EscalationPolicyRow, unit: Unit | None) -> EscalationPo
         levels=tuple(EscalationLevel.model_validate(level) for level in row.levels),
         hours=policy_snapshot_hours(unit),
     )
-
-
-async def leadership(session: AsyncSession, person_id: str) -> tuple[set[str], set[str]]:
-    """What a person leads: (unit ids, municipality numbers); a municipality's units count."""
-    municipalities = set(
-        await session.scalars(
-            select(Municipality.number).where(Municipality.leader_id == person_id)
-        )
-    )
-    units = set(
-        await session.scalars(
-            select(Unit.id).where(
-                (Unit.leader_id == person_id) | Unit.municipality_number.in_(municipalities)
-            )
-        )
-    )
-    return units, municipalities
-
-
-async def unit_kinds(session: AsyncSession, unit_ids: Iterable[str]) -> dict[str, str]:
-    rows = await session.execute(select(Unit.id, Unit.kind).where(Unit.id.in_(list(unit_ids))))
-    return {unit_id: kind for unit_id, kind in rows}

@@ -9,10 +9,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.auth import policy
-from api.auth.policy import Scope
+from api.auth.access import Scope
 from domain.tasks import OPEN_STATUSES
-from store import transition_search
 from store.tables import EventRow, Municipality, TaskRow, Transition, Unit
 from web.formatting import duration, oslo
 
@@ -56,8 +54,8 @@ def chart(
 
 
 def _visible_to(scope: Scope) -> ColumnElement[bool]:
-    """Only transitions in the leader's scope (the API's own visibility rule)."""
-    return transition_search.visible(policy.visibility(scope, administrators_see_all=True))
+    """Only transitions the leader has a relation to (the access model, as SQL)."""
+    return scope.visible()
 
 
 async def time_to_acknowledge(session: AsyncSession, scope: Scope, since: datetime) -> Chart:
@@ -67,7 +65,7 @@ async def time_to_acknowledge(session: AsyncSession, scope: Scope, since: dateti
         .join(Unit, Unit.id == TaskRow.owner_unit_id)
         .join(Transition, Transition.id == TaskRow.transition_id)
         .where(TaskRow.acknowledged_at.is_not(None), TaskRow.created_at >= since)
-        .where(_visible_to(scope))
+        .where(scope.visible_steps())
         .group_by(Unit.name)
         .order_by(seconds.desc())
         .limit(15)
@@ -88,7 +86,7 @@ async def overdue_by_week(session: AsyncSession, scope: Scope, now: datetime) ->
         select(TaskRow.due_at)
         .join(Transition, Transition.id == TaskRow.transition_id)
         .where(TaskRow.due_at >= start, TaskRow.due_at < now, late | still_open)
-        .where(_visible_to(scope))
+        .where(scope.visible_steps())
     )
     counts: dict[tuple[int, int], int] = {}
     for due in rows:

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.auth.policy import Scope
+from api.auth.access import Scope
 from api.deps import SessionDep, current_scope
 from domain.actors import Actor, Role
 from store import directory

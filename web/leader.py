@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.audit import service as oversight
 from api.audit.schemas import StalledTransition
-from api.auth.policy import Scope
+from api.auth.access import Scope
 from domain.tasks import OPEN_STATUSES
 from store.tables import Municipality, TaskRow, Unit
 from web import queries

@@ -11,7 +11,8 @@ from datetime import UTC, datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.absences.schemas import AbsenceCreate, AbsencePublic
-from api.auth.policy import Scope, require
+from api.auth.access import Scope
+from api.auth.policy import require
 from api.errors import Problem
 from api.policies.service import invalid
 from store import absences as queries

@@ -10,7 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from api.absences import service as absences
 from api.absences.schemas import AbsenceCreate
-from api.auth.policy import Scope
+from api.auth.access import Scope
 from api.deps import SessionDep
 from api.errors import Problem
 from web import queries

@@ -9,11 +9,10 @@ from pydantic import BaseModel, ValidationError
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
-from api.auth.policy import Scope
+from api.auth.access import Scope
 from api.deps import SessionDep, TemporalDep
 from api.tasks import service as tasks
 from api.transitions import service as transitions
-from domain.actors import Actor
 from domain.commands import AcceptTask, AcknowledgeTask, CompleteTask, RejectTask
 from domain.lar import AnswerConsultation
 from store import inbox as store_inbox
@@ -34,17 +33,20 @@ DONE = {
 }
 
 
-async def _inbox_context(actor: Actor, session: SessionDep) -> dict[str, object]:
-    items = await tasks.inbox(session, actor, open_only=True)
+async def _inbox_context(scope: Scope, session: SessionDep) -> dict[str, object]:
+    items = await tasks.inbox(session, scope, open_only=True)
     units = await queries.unit_names(session, [i.task.owner_unit_id for i in items])
     units |= await queries.unit_names(session, [i.origin_unit_id for i in items])
     return {"items": items, "units": units}
 
 
 @router.get("/innboks")
-async def inbox(request: Request, actor: WebActor, session: SessionDep) -> Response:
-    context = await _inbox_context(actor, session)
-    context["version"] = await queries.inbox_fingerprint(session, actor.unit_ids)
+async def inbox(
+    request: Request, scope: WebScope, session: SessionDep, utfort: str = ""
+) -> Response:
+    context = await _inbox_context(scope, session)
+    context["message"] = DONE.get(utfort, "")
+    context["version"] = await queries.inbox_fingerprint(session, scope.actor.unit_ids)
     return render(request, "contact/inbox.html", {**context, "poll_seconds": POLL_SECONDS})
 
 
@@ -56,9 +58,9 @@ async def inbox_version(actor: WebActor, session: SessionDep) -> dict[str, str]:
 
 
 @router.get("/innboks/rader")
-async def inbox_rows(request: Request, actor: WebActor, session: SessionDep) -> Response:
+async def inbox_rows(request: Request, scope: WebScope, session: SessionDep) -> Response:
     """The inbox's rows alone, for the page's own polling script."""
-    return render(request, "contact/_rows.html", await _inbox_context(actor, session))
+    return render(request, "contact/_rows.html", await _inbox_context(scope, session))
 
 
 async def _task_context(scope: Scope, session: SessionDep, task_id: str) -> dict[str, object]:
@@ -106,6 +108,9 @@ async def _run(
         cause = error.cause
         reason = cause.message if isinstance(cause, ApplicationError) else str(error)
         return await _refused(request, scope, session, task_id, {}, reason)
+    if update == "reject":
+        # Rejecting hands the step on: the unit no longer reads the transition (domain.access).
+        return RedirectResponse(f"/innboks?utfort={done}", status_code=303)
     return RedirectResponse(f"/oppgaver/{task_id}?utfort={done}", status_code=303)
 
 

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from api.auth import policy
-from api.auth.policy import Scope
+from api.auth.access import Scope
 from api.deps import SessionDep
 from web import charts, leader
 from web.formatting import TRANSITION_KIND, norwegian_datetime
@@ -26,7 +26,7 @@ CSV_HEADER = [
 
 
 def _leader_only(scope: Scope) -> None:
-    policy.may_read_oversight(scope)
+    policy.may_read_oversight(scope.actor)
 
 
 def _filters(kommune: str, enhet: str, type: str, arsak: str) -> leader.StalledFilters:

@@ -13,7 +13,7 @@ from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
 from api.auth import policy
-from api.auth.policy import Scope
+from api.auth.access import Scope
 from api.deps import SessionDep, TemporalDep
 from api.transitions import service as transitions
 from domain.actors import Actor
