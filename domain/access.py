@@ -289,6 +289,14 @@ def may_open_in_emergency(reader: Reader, t: TransitionFacts, units: Units) -> s
     return None
 
 
+def follows_up(
+    reader: Reader, grantee_units: frozenset[str], origin_unit_id: str, units: Units
+) -> bool:
+    """Whether a leader follows up an emergency access: it was used by someone of a unit they
+    oversee, or on a transition one of those units started."""
+    return bool((grantee_units | {origin_unit_id}) & overseen_units(reader, units))
+
+
 # Who may read a patient's access log (who read their data, and why): those who care for
 # them, leaders who follow up access, and an emergency reader (to see their own use logged).
 # A consent reader (NAV, housing) may not: the log names every service involved.
