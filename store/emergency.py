@@ -93,3 +93,20 @@ async def mark_followed_up(
         .where(EmergencyGrantRow.id == grant_id)
         .values(followed_up_at=at, followed_up_by=by, follow_up_note=note)
     )
+
+
+async def live_grant(
+    session: AsyncSession, person_id: str, transition_ids: Iterable[str], at: datetime
+) -> EmergencyGrantRow | None:
+    """The person's newest grant live at `at` on one of these transitions."""
+    return await session.scalar(
+        select(EmergencyGrantRow)
+        .where(
+            EmergencyGrantRow.person_id == person_id,
+            EmergencyGrantRow.transition_id.in_(sorted(set(transition_ids))),
+            EmergencyGrantRow.granted_at <= at,
+            EmergencyGrantRow.expires_at > at,
+        )
+        .order_by(EmergencyGrantRow.granted_at.desc(), EmergencyGrantRow.id.desc())
+        .limit(1)
+    )

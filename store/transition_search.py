@@ -14,7 +14,7 @@ from sqlalchemy import ColumnElement, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.tasks import OPEN_STATUSES
-from store.tables import EventRow, TaskRow, Transition, Unit
+from store.tables import EventRow, Patient, TaskRow, Transition, Unit
 
 OPEN = [status.value for status in OPEN_STATUSES]
 
@@ -192,3 +192,29 @@ async def task(session: AsyncSession, task_id: str) -> tuple[TaskRow, Transition
         )
     ).first()
     return None if row is None else (row[0], row[1], row[2])
+
+
+async def started_from(
+    session: AsyncSession,
+    visible: ColumnElement[bool],
+    *,
+    person_id: str,
+    unit_ids: Sequence[str],
+    limit: int,
+) -> list[tuple[Transition, str]]:
+    """Visible transitions that left these units or that the person started, newest first,
+    with the patient's name (the caller shows it only with the identity part)."""
+    query = (
+        select(Transition, Patient.name)
+        .join(Patient, Patient.id == Transition.patient_id)
+        .where(
+            visible,
+            or_(
+                Transition.started_by == person_id,
+                Transition.origin_unit_id.in_(sorted(unit_ids)),
+            ),
+        )
+        .order_by(Transition.started_at.desc(), Transition.id.desc())
+        .limit(limit)
+    )
+    return [(transition, name) for transition, name in await session.execute(query)]

@@ -122,3 +122,18 @@ async def follow_up(
     )
     await session.refresh(grant)
     return EmergencyGrantPublic.from_row(grant)
+
+
+def offered_to(scope: Scope) -> bool:
+    """Whether a refused page offers the caller emergency access: a health worker
+    (domain.access.is_health_worker); the model decides again when they open it."""
+    return model.is_health_worker(scope.reader, scope.units)
+
+
+async def live_grant(
+    session: AsyncSession, scope: Scope, transition_ids: list[str | None]
+) -> EmergencyGrantPublic | None:
+    """The caller's live grant on a transition or its parent (a child inherits it)."""
+    wanted = [i for i in transition_ids if i]
+    grant = await emergency.live_grant(session, scope.actor.person_id, wanted, datetime.now(UTC))
+    return EmergencyGrantPublic.from_row(grant) if grant else None

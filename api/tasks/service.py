@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
@@ -50,6 +52,14 @@ def _item(task: TaskRow, access: Access, patient: Patient) -> InboxItem:
         municipality_number=transition.municipality_number,
         origin_unit_id=transition.origin_unit_id,
     )
+
+
+async def inbox_version(session: AsyncSession, scope: Scope) -> str:
+    """Changes whenever an open step of the caller's units appears, changes or closes; no
+    patient data, so the inbox page can poll it cheaply and fetch (and log) rows on change."""
+    rows = await queries.open_revisions(session, reading.own_units(scope))
+    text = ";".join(f"{task_id}:{revision}" for task_id, revision in rows)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
 async def task_for_command(session: AsyncSession, actor: Actor, task_id: str) -> TaskRow:
