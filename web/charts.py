@@ -1,17 +1,16 @@
-"""The leaders' charts: four measures from the read model, drawn as server-rendered SVG bars
-with the same numbers in a table beside them (for screen readers and for copying)."""
+"""The leaders' charts: four measures (api.audit.measures, over what the access model lets
+the leader see), drawn as server-rendered SVG bars with the same numbers in a table beside
+them (for screen readers and for copying)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.audit import measures
 from api.auth.access import Scope
-from domain.tasks import OPEN_STATUSES
-from store.tables import EventRow, Municipality, TaskRow, Transition, Unit
 from web.formatting import duration, oslo
 
 WEEKS = 8
@@ -53,24 +52,9 @@ def chart(
     return Chart(id, title, description, unit, bars)
 
 
-def _visible_to(scope: Scope) -> ColumnElement[bool]:
-    """Only transitions the leader has a relation to (the access model, as SQL)."""
-    return scope.visible()
-
-
 async def time_to_acknowledge(session: AsyncSession, scope: Scope, since: datetime) -> Chart:
-    seconds = func.avg(func.extract("epoch", TaskRow.acknowledged_at - TaskRow.created_at))
-    rows = await session.execute(
-        select(Unit.name, seconds)
-        .join(Unit, Unit.id == TaskRow.owner_unit_id)
-        .join(Transition, Transition.id == TaskRow.transition_id)
-        .where(TaskRow.acknowledged_at.is_not(None), TaskRow.created_at >= since)
-        .where(scope.visible_steps())
-        .group_by(Unit.name)
-        .order_by(seconds.desc())
-        .limit(15)
-    )
-    points = [(name, float(s), duration(float(s))) for name, s in rows]
+    rows = await measures.acknowledge_seconds_by_unit(session, scope, since)
+    points = [(name, s, duration(s)) for name, s in rows]
     return chart(
         "kvittering", "Tid til kvittering per enhet",
         f"Gjennomsnittlig tid fra oppgaven kom til den ble kvittert, siste {WEEKS} uker.",
@@ -79,17 +63,11 @@ async def time_to_acknowledge(session: AsyncSession, scope: Scope, since: dateti
 
 
 async def overdue_by_week(session: AsyncSession, scope: Scope, now: datetime) -> Chart:
-    start = now - timedelta(weeks=WEEKS)
-    late = and_(TaskRow.completed_at.is_not(None), TaskRow.completed_at > TaskRow.due_at)
-    still_open = and_(TaskRow.status.in_([s.value for s in OPEN_STATUSES]), TaskRow.due_at < now)
-    rows = await session.scalars(
-        select(TaskRow.due_at)
-        .join(Transition, Transition.id == TaskRow.transition_id)
-        .where(TaskRow.due_at >= start, TaskRow.due_at < now, late | still_open)
-        .where(scope.visible_steps())
+    deadlines = await measures.late_step_deadlines(
+        session, scope, now - timedelta(weeks=WEEKS), now
     )
     counts: dict[tuple[int, int], int] = {}
-    for due in rows:
+    for due in deadlines:
         key = oslo(due).isocalendar()[:2]
         counts[key] = counts.get(key, 0) + 1
     weeks = [oslo(now - timedelta(weeks=i)).isocalendar()[:2] for i in range(WEEKS - 1, -1, -1)]
@@ -106,16 +84,10 @@ async def overdue_by_week(session: AsyncSession, scope: Scope, now: datetime) ->
 
 
 async def waiting_days_by_municipality(session: AsyncSession, scope: Scope, now: datetime) -> Chart:
-    rows = await session.execute(
-        select(Municipality.name, Transition.ready_at, Transition.discharged_at)
-        .join(Municipality, Municipality.number == Transition.municipality_number)
-        .where(
-            Transition.ready_at.is_not(None), Transition.ready_at >= now - timedelta(weeks=WEEKS)
-        )
-        .where(_visible_to(scope))
-    )
     days: dict[str, float] = {}
-    for name, ready, discharged in rows:
+    for name, ready, discharged in await measures.ready_periods(
+        session, scope, now - timedelta(weeks=WEEKS)
+    ):
         waited = ((discharged or now) - ready).total_seconds() / 86400
         days[name] = days.get(name, 0.0) + max(0.0, waited)
     points = [
@@ -130,26 +102,8 @@ async def waiting_days_by_municipality(session: AsyncSession, scope: Scope, now:
 
 
 async def follow_up_share(session: AsyncSession, scope: Scope, now: datetime) -> Chart:
-    followed = (
-        select(EventRow.transition_id)
-        .where(
-            EventRow.kind == "follow_up_recorded",
-            EventRow.transition_id == Transition.id,
-            EventRow.at <= Transition.discharged_at + timedelta(days=FOLLOW_UP_DAYS),
-        )
-        .exists()
-    )
-    rows = await session.execute(
-        select(Municipality.name, func.count(), func.count().filter(followed))
-        .select_from(Transition)
-        .join(Municipality, Municipality.number == Transition.municipality_number)
-        .where(
-            Transition.discharged_at.is_not(None),
-            Transition.discharged_at >= now - timedelta(weeks=WEEKS),
-            _visible_to(scope),
-        )
-        .group_by(Municipality.name)
-        .order_by(Municipality.name)
+    rows = await measures.follow_up_counts(
+        session, scope, now - timedelta(weeks=WEEKS), timedelta(days=FOLLOW_UP_DAYS)
     )
     points = [
         (name, 100 * hit / total, f"{round(100 * hit / total)} % ({hit} av {total})")

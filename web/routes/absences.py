@@ -12,6 +12,7 @@ from api.absences import service as absences
 from api.absences.schemas import AbsenceCreate
 from api.auth.access import Scope
 from api.deps import SessionDep
+from api.directory import lookup
 from api.errors import Problem
 from web import queries
 from web.formatting import OSLO, parse_date
@@ -31,7 +32,7 @@ async def _page(
     people = [a.person_id for a in listed] + [a.substitute_id for a in listed]
     context = {
         "absences": listed,
-        "names": await queries.person_names(session, people),
+        "names": await lookup.person_names(session, people),
         "colleagues": await queries.colleagues(session, scope.actor),
         "values": values,
         "errors": errors,
