@@ -1,86 +1,14 @@
-"""Read-model lookups the pages need beyond the API's service functions: names for ids,
-the coordinator's own transitions, and the choices a form offers."""
+"""The choices two forms offer that still query the directory here (the forward targets of a
+rejected step, the colleagues who may stand in): the other pages read through api services."""
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Iterable
-
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth.policy import DPS_UNIT_KINDS
 from domain.actors import Actor
-from domain.tasks import OPEN_STATUSES
-from store.tables import Membership, Municipality, Patient, Person, TaskRow, Transition, Unit
-
-OWN_TRANSITIONS_LIMIT = 100
-
-
-async def unit_names(session: AsyncSession, ids: Iterable[str | None]) -> dict[str, str]:
-    wanted = {i for i in ids if i}
-    if not wanted:
-        return {}
-    rows = await session.execute(select(Unit.id, Unit.name).where(Unit.id.in_(wanted)))
-    return {key: name for key, name in rows}
-
-
-async def person_names(session: AsyncSession, ids: Iterable[str | None]) -> dict[str, str]:
-    wanted = {i for i in ids if i}
-    if not wanted:
-        return {}
-    rows = await session.execute(select(Person.id, Person.name).where(Person.id.in_(wanted)))
-    return {key: name for key, name in rows}
-
-
-async def municipalities(session: AsyncSession) -> list[Municipality]:
-    return list(await session.scalars(select(Municipality).order_by(Municipality.name)))
-
-
-async def origin_units(session: AsyncSession, actor: Actor) -> list[Unit]:
-    """The DPS/TSB units the coordinator may start transitions from."""
-    rows = await session.scalars(
-        select(Unit)
-        .where(Unit.id.in_(list(actor.unit_ids)), Unit.kind.in_(list(DPS_UNIT_KINDS)))
-        .order_by(Unit.name)
-    )
-    return list(rows)
-
-
-async def patient_of(session: AsyncSession, transition_id: str) -> Patient | None:
-    return await session.scalar(
-        select(Patient)
-        .join(Transition, Transition.patient_id == Patient.id)
-        .where(Transition.id == transition_id)
-    )
-
-
-async def own_transitions(
-    session: AsyncSession, actor: Actor
-) -> list[tuple[Transition, str, list[TaskRow]]]:
-    """Transitions the coordinator started or that left their units, newest first."""
-    rows = await session.execute(
-        select(Transition, Patient.name)
-        .join(Patient, Patient.id == Transition.patient_id)
-        .where(
-            or_(
-                Transition.started_by == actor.person_id,
-                Transition.origin_unit_id.in_(list(actor.unit_ids)),
-            )
-        )
-        .order_by(Transition.started_at.desc())
-        .limit(OWN_TRANSITIONS_LIMIT)
-    )
-    found = [(t, name) for t, name in rows]
-    tasks = await session.scalars(
-        select(TaskRow)
-        .where(TaskRow.transition_id.in_([t.id for t, _ in found]))
-        .order_by(TaskRow.created_at)
-    )
-    by_transition: dict[str, list[TaskRow]] = {}
-    for task in tasks:
-        by_transition.setdefault(task.transition_id, []).append(task)
-    return [(t, name, by_transition.get(t.id, [])) for t, name in found]
+from store.tables import Membership, Person, Unit
 
 
 async def forward_units(
@@ -99,25 +27,6 @@ async def forward_units(
     return list(rows)
 
 
-async def municipality_name(session: AsyncSession, number: str) -> str:
-    municipality = await session.get(Municipality, number)
-    return f"{municipality.name} ({number})" if municipality else number
-
-
-async def inbox_fingerprint(session: AsyncSession, unit_ids: Iterable[str]) -> str:
-    """Changes whenever an open task of the units appears, changes or closes; no patient data."""
-    rows = await session.execute(
-        select(TaskRow.id, TaskRow.revision)
-        .where(
-            TaskRow.owner_unit_id.in_(list(unit_ids)),
-            TaskRow.status.in_([s.value for s in OPEN_STATUSES]),
-        )
-        .order_by(TaskRow.id)
-    )
-    text = ";".join(f"{task_id}:{revision}" for task_id, revision in rows)
-    return hashlib.sha256(text.encode()).hexdigest()[:32]
-
-
 async def colleagues(session: AsyncSession, actor: Actor) -> list[Person]:
     """People of the actor's units who can stand in for them."""
     rows = await session.scalars(
@@ -126,13 +35,5 @@ async def colleagues(session: AsyncSession, actor: Actor) -> list[Person]:
         .where(Membership.unit_id.in_(list(actor.unit_ids)), Person.id != actor.person_id)
         .distinct()
         .order_by(Person.name)
-    )
-    return list(rows)
-
-
-async def municipal_units(session: AsyncSession) -> list[Unit]:
-    """Units outside the specialist service (dispensing sites among them)."""
-    rows = await session.scalars(
-        select(Unit).where(Unit.kind.not_in(list(DPS_UNIT_KINDS))).order_by(Unit.name)
     )
     return list(rows)

@@ -181,7 +181,7 @@ async def test_a_task_of_another_unit_is_forbidden(
     response = await page.goto(f"/oppgaver/{task_id}")
     assert response is not None and response.status == 403
     await expect(page.get_by_role("heading", level=1)).to_have_text("Ingen tilgang")
-    await expect(page.locator("main")).to_contain_text("Du har ikke tilgang til denne siden")
+    await expect(page.locator("main")).to_contain_text("Du har ikke tilgang til denne oppgaven")
     await screenshot(page, "ingen-tilgang")
 
     refused = await context.request.post(f"/oppgaver/{task_id}/kvitter", form={})
