@@ -32,7 +32,7 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from domain.access import (
     Part,
@@ -97,7 +97,7 @@ async def _stage(db: Database, settings: Settings, http: httpx.AsyncClient) -> S
     }
     async with db.transaction() as session:  # the administrator belongs to no unit
         await session.execute(
-            Membership.__table__.delete().where(Membership.person_id == people["administrator"])
+            delete(Membership).where(Membership.person_id == people["administrator"])
         )
     return Stage(home, other, people, http, db, asyncio.get_running_loop())
 
