@@ -15,7 +15,6 @@ from api.tasks import service as tasks
 from api.transitions import service as transitions
 from domain.commands import AcceptTask, AcknowledgeTask, CompleteTask, RejectTask
 from domain.lar import AnswerConsultation
-from store import inbox as store_inbox
 from web import queries
 from web.identity import CsrfChecked, WebActor, WebScope, mark_web
 from web.rendering import render
@@ -67,13 +66,10 @@ async def _task_context(scope: Scope, session: SessionDep, task_id: str) -> dict
     row = await tasks.task_for_command(session, scope.actor, task_id)
     detail = await transitions.transition_detail(session, scope, row.transition_id)
     task = next(t for t in detail.tasks if t.id == task_id)
-    patient = await queries.patient_of(session, row.transition_id)
-    transition = await store_inbox.get_transition(session, row.transition_id)
     return {
         "task": task,
-        "t": detail,
-        "details": transition.details if transition else {},
-        "patient_name": patient.name if patient else "",
+        "t": detail,  # projected by the access model: needs, LAR change, name as allowed
+        "patient_name": detail.patient_name or "",
         "units": await queries.unit_names(session, [detail.origin_unit_id, task.owner_unit_id]),
         "forward_units": await queries.forward_units(
             session, detail.municipality_number, task.owner_unit_id
