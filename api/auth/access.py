@@ -176,5 +176,22 @@ async def emergency_reason(session: AsyncSession, scope: Scope, access: Access) 
     return reasons.get(access.transition.id) or (reasons.get(parent.id) if parent else None)
 
 
+async def require_step(
+    session: AsyncSession, actor: Actor, row: Transition, owner_unit_id: str
+) -> Access:
+    """A command on a step needs the model to show the actor that step: nobody acts on what
+    they may not read (e.g. an office without the patient's consent, handed a step)."""
+    scope = await scope_for(session, actor)
+    access = await open_transition(session, scope, row)
+    if not shows_step(access, owner_unit_id, own_units(scope)):
+        raise refuse(row, "the access model does not show you this step")
+    return access
+
+
+async def require_relation(session: AsyncSession, actor: Actor, row: Transition) -> Access:
+    """A command on a transition needs a relation to it (domain.access)."""
+    return await open_transition(session, await scope_for(session, actor), row)
+
+
 def readable_ids(found: Iterable[Access]) -> set[str]:
     return {a.transition.id for a in found if a.parts}

@@ -68,11 +68,15 @@ async def task_for_command(session: AsyncSession, actor: Actor, task_id: str) ->
         raise Problem(404, "Not found", f"no task {task_id}")
     policy.may_act_on_task(actor, row.owner_unit_id)
     transition = await queries.get_transition(session, row.transition_id)
+    if transition is None:
+        raise Problem(404, "Not found", f"no transition for task {task_id}")
+    access = await reading.require_step(session, actor, transition, row.owner_unit_id)
     await recorder.record(
         session,
         actor,
-        patient_id=transition and transition.patient_id,
+        patient_id=transition.patient_id,
         transition_id=row.transition_id,
+        purpose=access.purpose,
     )
     return row
 

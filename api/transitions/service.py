@@ -8,6 +8,7 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 
+from api.auth import access as reading
 from api.auth import policy
 from api.errors import Problem
 from api.tasks.schemas import TaskPublic
@@ -73,6 +74,7 @@ async def commanded_by_municipality(
     transition = await get_transition(session, transition_id)
     require_kind(transition, kind, what)
     policy.may_record_for_municipality(actor, await municipal_unit_ids(session, transition))
+    await reading.require_relation(session, actor, transition)
     return transition
 
 

@@ -27,7 +27,6 @@ from factories import DirectoryFactory, start_discharge
 from polling import eventually
 
 
-
 @dataclass
 class Towns:
     home: DirectoryFactory  # its DPS is located in the home municipality, as DPS Halden in 3101

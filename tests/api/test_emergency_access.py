@@ -154,11 +154,11 @@ async def test_the_leaders_follow_the_grant_up(case: Case, app_client: httpx.Asy
     path = f"/api/v1/emergency-access/{grant['id']}/follow-up"
     own = await app_client.post(path, json={}, headers=home.headers(home.identity.outsider))
     assert own.status_code == 403, "nobody follows up their own emergency access"
-    leader = home.headers(home.identity.municipal_leader)
-    done = await app_client.post(path, json={"note": "Begrunnet, i orden."}, headers=leader)
+    chief = home.headers(home.identity.municipal_leader)
+    done = await app_client.post(path, json={"note": "Begrunnet, i orden."}, headers=chief)
     assert done.status_code == 200, done.text
     assert done.json()["followed_up_by"] == home.identity.municipal_leader
-    assert (await app_client.post(path, json={}, headers=leader)).status_code == 409
+    assert (await app_client.post(path, json={}, headers=chief)).status_code == 409
     assert case.discharge not in await listed(home.identity.municipal_leader, "?open=true")
 
 

@@ -54,8 +54,11 @@ async def test_second_bounce_escalates_to_the_leaders_of_the_units_involved(
 ) -> None:
     housing_contact = await directory.add_person("bolig", ["municipal_contact"], directory.housing)
     nav_contact = await directory.add_person("nav", ["municipal_contact"], directory.nav)
+    # The housing step bounces via NAV: the patient consented to both (without NAV's consent
+    # the NAV office may neither read nor act on the step it is handed: domain.access).
     body = directory.discharge_body(
-        needs={"housing": True}, consents={"share_with_housing_office": True}
+        needs={"housing": True},
+        consents={"share_with_housing_office": True, "share_with_nav": True},
     )
     started = await app_client.post(
         "/api/v1/discharges", json=body, headers=directory.headers(directory.identity.coordinator)
