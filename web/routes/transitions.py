@@ -22,7 +22,7 @@ from api.emergency.schemas import EmergencyAccessCreate
 from api.errors import Problem
 from api.transitions import service as transitions
 from api.transitions.schemas import TransitionDetail
-from domain.access import Part, Relation, purpose
+from domain.access import Part, Relation
 from domain.actors import Actor
 from domain.discharge import MarkDischarged, MarkReady, RecordFirstContact
 from domain.transition import CancelTransition
@@ -115,12 +115,14 @@ async def _names(session: SessionDep, detail: TransitionDetail) -> dict[str, obj
 
 async def _access(session: SessionDep, scope: Scope, detail: TransitionDetail) -> AccessView:
     """What the page says about why the reader sees what they see (domain.access)."""
-    relations = frozenset(Relation(r) for r in detail.relations)
-    grant = None
-    if purpose(relations) == Relation.EMERGENCY:
-        grant = await emergency.live_grant(session, scope, [detail.id, detail.parent_transition_id])
-    parts = frozenset(Part(p) for p in detail.parts)
-    return AccessView(relations=relations, parts=parts, grant=grant)
+    view = AccessView(
+        relations=frozenset(Relation(r) for r in detail.relations),
+        parts=frozenset(Part(p) for p in detail.parts),
+    )
+    if not view.is_emergency:
+        return view
+    grant = await emergency.live_grant(session, scope, [detail.id, detail.parent_transition_id])
+    return replace(view, grant=grant)
 
 
 def _heading(kind: str, patient_name: str, context: dict[str, object]) -> str:
