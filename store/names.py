@@ -75,6 +75,7 @@ async def people_with_unit_names(
     units = await unit_names_of_people(session, [p.id for p in people])
     return [(p, units.get(p.id, [])) for p in people]
 
+
 async def unit_names_of_people(
     session: AsyncSession, person_ids: Iterable[str]
 ) -> dict[str, list[str]]:
