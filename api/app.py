@@ -17,6 +17,7 @@ from api.auth.tokens import TokenVerifier
 from api.caught_mail.routes import router as caught_mail_router
 from api.directory.routes import router as directory_router
 from api.discharges.routes import router as discharges_router
+from api.emergency.routes import router as emergency_router
 from api.fhir.routes import router as fhir_router
 from api.lar_changes.routes import router as lar_changes_router
 from api.notifications.routes import router as notifications_router
@@ -62,7 +63,7 @@ def create_api(
         app.include_router(router)
     for router in (audit_router, directory_router, fhir_router):
         app.include_router(router)
-    for router in (lar_changes_router, portfolio_transfers_router):
+    for router in (lar_changes_router, portfolio_transfers_router, emergency_router):
         app.include_router(router)
     app.include_router(caught_mail_router)
     codec.install(app, settings)

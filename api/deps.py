@@ -13,12 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 
 from api.audit import recorder
-from api.auth.policy import Scope
+from api.auth import people
+from api.auth.access import Scope, scope_for
 from api.auth.tokens import InvalidToken, TokenVerifier
 from api.errors import RETRY_AFTER_SECONDS, Problem
-from domain.actors import Actor, Role
+from domain.actors import Actor
 from foundation.settings import Settings
-from store import directory, directory_admin
 from store.database import Database
 
 
@@ -94,17 +94,10 @@ async def current_actor(
                 retry_after=RETRY_AFTER_SECONDS,
             ) from error
         raise Problem(401, "Not authenticated", f"the token was refused: {error}") from error
-    person = await directory.get_person(session, claims.subject)
-    if person is None and claims.hpr_number:
-        person = await directory_admin.person_by_hpr(session, claims.hpr_number)
+    person = await people.person_signing_in(session, claims.subject, claims.hpr_number)
     if person is None:
         raise Problem(401, "Not authenticated", f"{claims.subject} is not in the directory")
-    units = await directory.acting_unit_ids(session, person.id)
-    actor = Actor(
-        person_id=person.id,
-        roles=frozenset(Role(r) for r in person.roles if r in Role.__members__.values()),
-        unit_ids=frozenset(units),
-    )
+    actor = await people.actor_of(session, person)
     request.state.actor = actor  # for the audit row of a refusal (api.audit.refusals)
     return actor
 
@@ -113,11 +106,8 @@ ActorDep = Annotated[Actor, Depends(current_actor)]
 
 
 async def current_scope(actor: ActorDep, session: SessionDep) -> Scope:
-    """The caller with what they lead: the units and municipalities they may read across."""
-    units, municipalities = await directory.leadership(session, actor.person_id)
-    return Scope(
-        actor=actor, led_unit_ids=frozenset(units), led_municipalities=frozenset(municipalities)
-    )
+    """The caller as the access model sees them now (api.auth.access)."""
+    return await scope_for(session, actor)
 
 
 ScopeDep = Annotated[Scope, Depends(current_scope)]

@@ -260,9 +260,15 @@ def parts(found: Iterable[Relation]) -> frozenset[Part]:
     return frozenset(part for relation in found for part in PARTS_OF[relation])
 
 
+# Strongest first: the relation that grants the most names the read. Emergency comes before
+# consent and oversight, so a read that only emergency access makes clinical is logged (and
+# followed up) as emergency access, never as oversight.
+PURPOSE_ORDER = (Relation.CARE, Relation.EMERGENCY, Relation.CONSENT, Relation.OVERSIGHT)
+
+
 def purpose(found: Iterable[Relation]) -> str:
     """The reason for access the audit log records, strongest relation first."""
-    ordered = [r for r in Relation if r in set(found)]
+    ordered = [r for r in PURPOSE_ORDER if r in set(found)]
     return ordered[0].value if ordered else "none"
 
 
@@ -271,6 +277,34 @@ def is_health_worker(reader: Reader, units: Units) -> bool:
     clinical = bool(reader.roles & CLINICAL_ROLES)
     health_unit = any(sector_of(units, u) in HEALTH_SECTORS for u in reader.member_of)
     return clinical and health_unit
+
+
+def may_open_in_emergency(reader: Reader, t: TransitionFacts, units: Units) -> str | None:
+    """Why the reader may not open the transition with emergency access, or None if they may:
+    a health worker (is_health_worker) without a care relation to it."""
+    if not is_health_worker(reader, units):
+        return "only health personnel of a health unit may use emergency access"
+    if Relation.CARE in relations(reader, t, units):
+        return "you already read this transition for care; emergency access is not needed"
+    return None
+
+
+def follows_up(
+    reader: Reader, grantee_units: frozenset[str], origin_unit_id: str, units: Units
+) -> bool:
+    """Whether a leader follows up an emergency access: it was used by someone of a unit they
+    oversee, or on a transition one of those units started."""
+    return bool((grantee_units | {origin_unit_id}) & overseen_units(reader, units))
+
+
+# Who may read a patient's access log (who read their data, and why): those who care for
+# them, leaders who follow up access, and an emergency reader (to see their own use logged).
+# A consent reader (NAV, housing) may not: the log names every service involved.
+ACCESS_LOG_RELATIONS = frozenset({Relation.CARE, Relation.OVERSIGHT, Relation.EMERGENCY})
+
+
+def reads_access_log(found: Iterable[Relation]) -> bool:
+    return bool(ACCESS_LOG_RELATIONS & set(found))
 
 
 def may_stand_in(absent_member_of: frozenset[str], substitute_member_of: frozenset[str]) -> bool:

@@ -16,6 +16,8 @@ from typing import Annotated, Literal
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from domain.access import EMERGENCY_ACCESS_FOR
+
 # A fixed development key keeps the embedded default usable out of the box; it is refused
 # whenever the environment is not "development" (see the validator below).
 DEVELOPMENT_CODEC_KEY = base64.b64encode(b"overgang-development-key-32bytes").decode()
@@ -99,6 +101,12 @@ class Settings(BaseSettings):
     )
     housing_lead_time: timedelta = Field(
         default=timedelta(weeks=8), description="Start housing handovers this long before."
+    )
+    # Emergency access (blålys, Normen): how long a grant lets a health worker read.
+    emergency_access_for: timedelta = Field(
+        default=EMERGENCY_ACCESS_FOR,
+        gt=timedelta(0),
+        description="How long an emergency access grant lasts (Normen: short-term).",
     )
 
     # Signs the web pages' session cookies. Unset in development: a random key is kept under

@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.access import UnitFacts
 from domain.calendar import OfficeHours
 from domain.delegation import units_stood_in_for
 from domain.escalation import EscalationLevel, EscalationPolicy
@@ -113,33 +112,27 @@ def policy_snapshot(row: EscalationPolicyRow, unit: Unit | None) -> EscalationPo
     )
 
 
-async def leadership(session: AsyncSession, person_id: str) -> tuple[set[str], set[str]]:
-    """What a person leads: (unit ids, municipality numbers); a municipality's units count."""
-    municipalities = set(
-        await session.scalars(
-            select(Municipality.number).where(Municipality.leader_id == person_id)
-        )
+async def forward_candidates(
+    session: AsyncSession, municipality_number: str, receiving_kind: str
+) -> list[tuple[Unit, str | None]]:
+    """The municipality's units and other municipalities' receiving units, each with its
+    municipality's name: the municipality's own first."""
+    rows = await session.execute(
+        select(Unit, Municipality.name)
+        .outerjoin(Municipality, Municipality.number == Unit.municipality_number)
+        .where(or_(Unit.municipality_number == municipality_number, Unit.kind == receiving_kind))
+        .order_by(Unit.municipality_number != municipality_number, Municipality.name)
+        .order_by(Unit.name, Unit.id)
     )
-    units = set(
-        await session.scalars(
-            select(Unit.id).where(
-                (Unit.leader_id == person_id) | Unit.municipality_number.in_(municipalities)
-            )
-        )
+    return [(unit, name) for unit, name in rows]
+
+
+async def people_of_units(session: AsyncSession, unit_ids: Iterable[str]) -> list[Person]:
+    rows = await session.scalars(
+        select(Person)
+        .join(Membership, Membership.person_id == Person.id)
+        .where(Membership.unit_id.in_(sorted(unit_ids)))
+        .distinct()
+        .order_by(Person.name)
     )
-    return units, municipalities
-
-
-async def unit_kinds(session: AsyncSession, unit_ids: Iterable[str]) -> dict[str, str]:
-    rows = await session.execute(select(Unit.id, Unit.kind).where(Unit.id.in_(list(unit_ids))))
-    return {unit_id: kind for unit_id, kind in rows}
-
-
-def facts_of(unit: Unit) -> UnitFacts:
-    return UnitFacts(id=unit.id, kind=unit.kind, municipality_number=unit.municipality_number)
-
-
-async def unit_facts(session: AsyncSession, unit_ids: Iterable[str]) -> dict[str, UnitFacts]:
-    """What the access and delegation rules need to know of these units."""
-    rows = await session.scalars(select(Unit).where(Unit.id.in_(list(unit_ids))))
-    return {unit.id: facts_of(unit) for unit in rows}
+    return list(rows)

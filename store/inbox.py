@@ -47,3 +47,16 @@ async def timeline(session: AsyncSession, transition_id: str) -> list[EventRow]:
         select(EventRow).where(EventRow.transition_id == transition_id).order_by(EventRow.seq)
     )
     return list(rows)
+
+
+async def open_revisions(session: AsyncSession, unit_ids: Iterable[str]) -> list[tuple[str, int]]:
+    """(task id, revision) of the units' open tasks, by id: no patient data."""
+    rows = await session.execute(
+        select(TaskRow.id, TaskRow.revision)
+        .where(
+            TaskRow.owner_unit_id.in_(sorted(unit_ids)),
+            TaskRow.status.in_([s.value for s in OPEN_STATUSES]),
+        )
+        .order_by(TaskRow.id)
+    )
+    return [(task_id, revision) for task_id, revision in rows]

@@ -1,3 +1,3 @@
 """Every table module, imported so Alembic and tests see the whole schema."""
 
-from store import absences, audit, idempotency, patients, tables  # noqa: F401
+from store import absences, audit, emergency, idempotency, patients, tables  # noqa: F401

@@ -3,6 +3,8 @@ handovers of one portfolio transfer (both linked through the child's ``details``
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,6 +27,13 @@ async def batch_members(session: AsyncSession, batch_id: str) -> list[Transition
         .order_by(Transition.started_at)
     )
     return list(rows)
+
+
+async def by_ids(session: AsyncSession, transition_ids: Iterable[str]) -> list[Transition]:
+    wanted = sorted(set(transition_ids))
+    if not wanted:
+        return []
+    return list(await session.scalars(select(Transition).where(Transition.id.in_(wanted))))
 
 
 async def tasks_of_many(session: AsyncSession, transition_ids: list[str]) -> list[TaskRow]:

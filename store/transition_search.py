@@ -1,29 +1,23 @@
-"""Finding transitions across units: the filtered, paginated list and the stalled report."""
+"""Finding transitions across units: the filtered, paginated list and the stalled report.
+
+Every query takes `visible`, the caller's access predicate (store.visibility.visible_to):
+it narrows the rows, and the caller decides per row what it shows (domain.access.parts).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, false, func, or_, select, tuple_
+from sqlalchemy import ColumnElement, func, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.tasks import OPEN_STATUSES
 from domain.timeline import EventKind
-from store.tables import EventRow, Municipality, TaskRow, Transition, Unit
+from store.tables import EventRow, Patient, TaskRow, Transition, Unit
 
 OPEN = [status.value for status in OPEN_STATUSES]
-
-
-@dataclass(frozen=True)
-class Visibility:
-    """Which transitions a caller may see: everything, or those touching their units or
-    municipalities."""
-
-    everything: bool = False
-    unit_ids: frozenset[str] = field(default_factory=frozenset)
-    municipalities: frozenset[str] = field(default_factory=frozenset)
 
 
 @dataclass(frozen=True)
@@ -50,17 +44,6 @@ def _has_task(*conditions: ColumnElement[bool]) -> ColumnElement[bool]:
 def _touches_units(unit_ids: Sequence[str]) -> ColumnElement[bool]:
     return or_(
         Transition.origin_unit_id.in_(unit_ids), _has_task(TaskRow.owner_unit_id.in_(unit_ids))
-    )
-
-
-def visible(visibility: Visibility) -> ColumnElement[bool]:
-    if visibility.everything:
-        return Transition.id.is_not(None)
-    if not (visibility.unit_ids or visibility.municipalities):
-        return false()
-    return or_(
-        _touches_units(sorted(visibility.unit_ids)),
-        Transition.municipality_number.in_(sorted(visibility.municipalities)),
     )
 
 
@@ -91,7 +74,7 @@ def _conditions(f: TransitionFilter, now: datetime) -> list[ColumnElement[bool]]
 
 async def search(
     session: AsyncSession,
-    visibility: Visibility,
+    visible: ColumnElement[bool],
     f: TransitionFilter,
     *,
     now: datetime,
@@ -99,7 +82,7 @@ async def search(
     limit: int,
 ) -> list[Transition]:
     """Newest first; `after` is the (started_at, id) of the last row of the previous page."""
-    query = select(Transition).where(visible(visibility), *_conditions(f, now))
+    query = select(Transition).where(visible, *_conditions(f, now))
     if after is not None:
         query = query.where(tuple_(Transition.started_at, Transition.id) < tuple_(*after))
     query = query.order_by(Transition.started_at.desc(), Transition.id.desc()).limit(limit)
@@ -115,25 +98,18 @@ class TaskSummary:
     last_task_change: datetime | None
 
 
-async def task_summaries(
-    session: AsyncSession, transition_ids: Sequence[str], now: datetime
-) -> dict[str, TaskSummary]:
-    is_open = TaskRow.status.in_(OPEN)
-    rows = await session.execute(
-        select(
-            TaskRow.transition_id,
-            func.count().filter(is_open),
-            func.count().filter(and_(is_open, TaskRow.due_at < now)),
-            func.coalesce(func.max(TaskRow.escalation_level).filter(is_open), 0),
-            # A forwarded step carries every earlier owner: the newest step of a chain holds
-            # the chain's whole count, so adding the steps up would count each bounce again.
-            func.coalesce(func.max(TaskRow.bounce_count), 0),
-            func.max(TaskRow.updated_at),
-        )
-        .where(TaskRow.transition_id.in_(list(transition_ids)))
-        .group_by(TaskRow.transition_id)
+def summary_of(tasks: Sequence[TaskRow], now: datetime) -> TaskSummary:
+    """A transition's step figures, over the steps a caller may see."""
+    open_tasks = [t for t in tasks if t.status in OPEN]
+    return TaskSummary(
+        open_tasks=len(open_tasks),
+        overdue_tasks=sum(1 for t in open_tasks if t.due_at < now),
+        max_escalation_level=max((t.escalation_level for t in open_tasks), default=0),
+        # A forwarded step carries every earlier owner: the newest step of a chain holds the
+        # chain's whole count, so adding the steps up would count each bounce again.
+        bounces=max((t.bounce_count for t in tasks), default=0),
+        last_task_change=max((t.updated_at for t in tasks), default=None),
     )
-    return {row[0]: TaskSummary(*row[1:]) for row in rows}
 
 
 # Overliggedøgn so far: the workflow records a waiting_day event for each day the rule in
@@ -151,26 +127,9 @@ async def waiting_days(session: AsyncSession, transition_ids: Sequence[str]) -> 
     return {transition_id: days for transition_id, days in rows}
 
 
-async def waiting_days_by_municipality(
-    session: AsyncSession, visibility: Visibility, since: datetime
-) -> list[tuple[str, int]]:
-    """Overliggedøgn begun since `since` in visible transitions, per municipality, most first."""
-    days = func.count()
-    rows = await session.execute(
-        select(Municipality.name, days)
-        .select_from(EventRow)
-        .join(Transition, Transition.id == EventRow.transition_id)
-        .join(Municipality, Municipality.number == Transition.municipality_number)
-        .where(_WAITING_DAY, EventRow.at >= since, visible(visibility))
-        .group_by(Municipality.name)
-        .order_by(days.desc(), Municipality.name)
-    )
-    return [(name, count) for name, count in rows]
-
-
 async def active(
     session: AsyncSession,
-    visibility: Visibility,
+    visible: ColumnElement[bool],
     *,
     municipality: str | None,
     unit: str | None,
@@ -178,13 +137,13 @@ async def active(
 ) -> list[Transition]:
     """Transitions still running, for the stalled report (which applies its own rules)."""
     f = TransitionFilter(status="active", municipality=municipality, unit=unit)
-    query = select(Transition).where(visible(visibility), *_conditions(f, now))
+    query = select(Transition).where(visible, *_conditions(f, now))
     return list(await session.scalars(query.order_by(Transition.started_at).limit(1000)))
 
 
 async def events(
     session: AsyncSession,
-    visibility: Visibility,
+    visible: ColumnElement[bool],
     *,
     kind: str | None,
     municipality: str | None,
@@ -197,7 +156,7 @@ async def events(
     query = (
         select(EventRow, Transition)
         .join(Transition, Transition.id == EventRow.transition_id)
-        .where(visible(visibility), *_conditions(f, datetime.min))
+        .where(visible, *_conditions(f, datetime.min))
     )
     if kind:
         query = query.where(EventRow.kind == kind)
@@ -211,36 +170,27 @@ async def events(
     return [(event, transition) for event, transition in await session.execute(query)]
 
 
-async def of_patient(session: AsyncSession, patient_id: str) -> list[tuple[Transition, list[str]]]:
-    """The patient's transitions with the units holding their tasks (the care team)."""
-    transitions = list(
-        await session.scalars(select(Transition).where(Transition.patient_id == patient_id))
-    )
-    owners = await session.execute(
-        select(TaskRow.transition_id, TaskRow.owner_unit_id).where(
-            TaskRow.transition_id.in_([t.id for t in transitions])
-        )
-    )
-    units: dict[str, list[str]] = {}
-    for transition_id, unit_id in owners:
-        units.setdefault(transition_id, []).append(unit_id)
-    return [(t, units.get(t.id, [])) for t in transitions]
+async def of_patient(session: AsyncSession, patient_id: str) -> list[Transition]:
+    """Every transition of the patient (the access model decides which a caller reads)."""
+    rows = await session.scalars(select(Transition).where(Transition.patient_id == patient_id))
+    return list(rows)
 
 
 async def tasks(
     session: AsyncSession,
-    visibility: Visibility,
+    visible: ColumnElement[bool],
     *,
     owner: str | None,
     statuses: Sequence[str],
     limit: int,
 ) -> list[tuple[TaskRow, Transition, Unit]]:
-    """Tasks of visible transitions, with their transition and owner unit (FHIR search)."""
+    """Visible tasks (`visible` over TaskRow and Transition: store.visibility.step_visible_to),
+    with their transition and owner unit (FHIR search)."""
     query = (
         select(TaskRow, Transition, Unit)
         .join(Transition, Transition.id == TaskRow.transition_id)
         .join(Unit, Unit.id == TaskRow.owner_unit_id)
-        .where(visible(visibility))
+        .where(visible)
     )
     if owner:
         query = query.where(TaskRow.owner_unit_id == owner)
@@ -260,3 +210,29 @@ async def task(session: AsyncSession, task_id: str) -> tuple[TaskRow, Transition
         )
     ).first()
     return None if row is None else (row[0], row[1], row[2])
+
+
+async def started_from(
+    session: AsyncSession,
+    visible: ColumnElement[bool],
+    *,
+    person_id: str,
+    unit_ids: Sequence[str],
+    limit: int,
+) -> list[tuple[Transition, str]]:
+    """Visible transitions that left these units or that the person started, newest first,
+    with the patient's name (the caller shows it only with the identity part)."""
+    query = (
+        select(Transition, Patient.name)
+        .join(Patient, Patient.id == Transition.patient_id)
+        .where(
+            visible,
+            or_(
+                Transition.started_by == person_id,
+                Transition.origin_unit_id.in_(sorted(unit_ids)),
+            ),
+        )
+        .order_by(Transition.started_at.desc(), Transition.id.desc())
+        .limit(limit)
+    )
+    return [(transition, name) for transition, name in await session.execute(query)]

@@ -1,21 +1,17 @@
-"""The leaders' charts: four measures from the read model, drawn as server-rendered SVG bars
-with the same numbers in a table beside them (for screen readers and for copying)."""
+"""The leaders' charts: four measures (api.audit.measures, over what the access model lets
+the leader see), drawn as server-rendered SVG bars with the same numbers in a table beside
+them (for screen readers and for copying)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.auth import policy
-from api.auth.policy import Scope
+from api.audit import measures
+from api.auth.access import Scope
 from domain.discharge import DischargeTiming
-from domain.tasks import OPEN_STATUSES
-from domain.timeline import EventKind
-from store import transition_search
-from store.tables import EventRow, Municipality, TaskRow, Transition, Unit
 from web.formatting import duration, oslo
 
 WEEKS = 8
@@ -57,24 +53,9 @@ def chart(
     return Chart(id, title, description, unit, bars)
 
 
-def _visible_to(scope: Scope) -> ColumnElement[bool]:
-    """Only transitions in the leader's scope (the API's own visibility rule)."""
-    return transition_search.visible(policy.visibility(scope, administrators_see_all=True))
-
-
 async def time_to_acknowledge(session: AsyncSession, scope: Scope, since: datetime) -> Chart:
-    seconds = func.avg(func.extract("epoch", TaskRow.acknowledged_at - TaskRow.created_at))
-    rows = await session.execute(
-        select(Unit.name, seconds)
-        .join(Unit, Unit.id == TaskRow.owner_unit_id)
-        .join(Transition, Transition.id == TaskRow.transition_id)
-        .where(TaskRow.acknowledged_at.is_not(None), TaskRow.created_at >= since)
-        .where(_visible_to(scope))
-        .group_by(Unit.name)
-        .order_by(seconds.desc())
-        .limit(15)
-    )
-    points = [(name, float(s), duration(float(s))) for name, s in rows]
+    rows = await measures.acknowledge_seconds_by_unit(session, scope, since)
+    points = [(name, s, duration(s)) for name, s in rows]
     return chart(
         "kvittering", "Tid til kvittering per enhet",
         f"Gjennomsnittlig tid fra oppgaven kom til den ble kvittert, siste {WEEKS} uker.",
@@ -83,17 +64,11 @@ async def time_to_acknowledge(session: AsyncSession, scope: Scope, since: dateti
 
 
 async def overdue_by_week(session: AsyncSession, scope: Scope, now: datetime) -> Chart:
-    start = now - timedelta(weeks=WEEKS)
-    late = and_(TaskRow.completed_at.is_not(None), TaskRow.completed_at > TaskRow.due_at)
-    still_open = and_(TaskRow.status.in_([s.value for s in OPEN_STATUSES]), TaskRow.due_at < now)
-    rows = await session.scalars(
-        select(TaskRow.due_at)
-        .join(Transition, Transition.id == TaskRow.transition_id)
-        .where(TaskRow.due_at >= start, TaskRow.due_at < now, late | still_open)
-        .where(_visible_to(scope))
+    deadlines = await measures.late_step_deadlines(
+        session, scope, now - timedelta(weeks=WEEKS), now
     )
     counts: dict[tuple[int, int], int] = {}
-    for due in rows:
+    for due in deadlines:
         key = oslo(due).isocalendar()[:2]
         counts[key] = counts.get(key, 0) + 1
     weeks = [oslo(now - timedelta(weeks=i)).isocalendar()[:2] for i in range(WEEKS - 1, -1, -1)]
@@ -110,9 +85,8 @@ async def overdue_by_week(session: AsyncSession, scope: Scope, now: datetime) ->
 
 
 async def waiting_days_by_municipality(session: AsyncSession, scope: Scope, now: datetime) -> Chart:
-    visibility = policy.visibility(scope, administrators_see_all=True)
     since = now - timedelta(weeks=WEEKS)
-    rows = await transition_search.waiting_days_by_municipality(session, visibility, since)
+    rows = await measures.waiting_days_by_municipality(session, scope, since)
     points = [(name, float(days), f"{days} døgn") for name, days in rows]
     return chart(
         "overliggedogn", "Overliggedøgn per kommune",
@@ -122,34 +96,10 @@ async def waiting_days_by_municipality(session: AsyncSession, scope: Scope, now:
     )  # fmt: skip
 
 
-def _recorded(kind: EventKind) -> ColumnElement[bool]:
-    return (
-        select(EventRow.seq)
-        .where(EventRow.transition_id == Transition.id, EventRow.kind == kind.value)
-        .correlate(Transition)
-        .exists()
-    )
-
-
 async def follow_up_share(session: AsyncSession, scope: Scope, now: datetime) -> Chart:
-    """Each transition against its own window (DischargeTiming.follow_up_within, frozen
-    when it started): the workflow records follow_up_missed when the window ends without a
-    first contact. Discharges whose window is still open, or that need no follow-up, wait."""
-    missed = _recorded(EventKind.FOLLOW_UP_MISSED)
-    in_time = and_(_recorded(EventKind.FOLLOW_UP_RECORDED), ~missed)
-    rows = await session.execute(
-        select(Municipality.name, func.count(), func.count().filter(in_time))
-        .select_from(Transition)
-        .join(Municipality, Municipality.number == Transition.municipality_number)
-        .where(
-            Transition.discharged_at.is_not(None),
-            Transition.discharged_at >= now - timedelta(weeks=WEEKS),
-            or_(in_time, missed),
-            _visible_to(scope),
-        )
-        .group_by(Municipality.name)
-        .order_by(Municipality.name)
-    )
+    """Each transition against its own window (DischargeTiming.follow_up_within): see
+    store.measures.follow_up_counts."""
+    rows = await measures.follow_up_counts(session, scope, now - timedelta(weeks=WEEKS))
     points = [
         (name, 100 * hit / total, f"{round(100 * hit / total)} % ({hit} av {total})")
         for name, total, hit in rows

@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 
 from api.errors import Problem
+from web.access_view import Refused
 from web.identity import CsrfRefused, SignInRequired
 from web.rendering import render
 
@@ -57,14 +58,25 @@ async def _csrf(request: Request, error: Exception) -> Response:
     )
 
 
+def refused_page(request: Request, refused: Refused, status: int = 403) -> Response:
+    """Why the reader may not see this, in bokmål, revealing no more than the API's 403 (that
+    the transition exists); a health worker is offered emergency access."""
+    context = {"refused": refused, "title": TITLES[403], "status": status}
+    return render(request, "refused.html", context, status=status)
+
+
 def _for_pages(original: Handler) -> Handler:
-    """The API's handler still runs (it may audit a refusal); pages get a page instead."""
+    """The API's handler still runs (it audits a refusal); pages get a page instead: the
+    page's own refusal (request.state.refused) for a 403, else the error page."""
 
     async def handle(request: Request, error: Exception) -> Response:
         answer = await original(request, error)
-        if getattr(request.state, "web", False) and isinstance(error, Problem):
-            return error_page(request, error.status, error.detail)
-        return answer
+        if not (getattr(request.state, "web", False) and isinstance(error, Problem)):
+            return answer
+        refused: Refused | None = getattr(request.state, "refused", None)
+        if refused is not None and error.status == 403:
+            return refused_page(request, refused)
+        return error_page(request, error.status, error.detail)
 
     return handle
 

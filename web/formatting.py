@@ -39,6 +39,32 @@ TASK_ASK = {
     "lar_implementation": "Bekrefte at endringen er gjennomført på utleveringsstedet.",
 }
 
+# The patient's needs after discharge (domain.discharge.Needs), as a page lists them.
+NEED_LABELS = {
+    "municipal_follow_up": "Oppfølging fra psykisk helse og rus",
+    "housing": "Bolig",
+    "nav": "NAV",
+    "lar": "LAR",
+    "coordinator": "Koordinator og individuell plan",
+    "gp": "Fastlege",
+}
+
+# The patient's consents (domain.discharge.Consents), as the transition page lists them.
+CONSENT_LABELS = {
+    "share_with_municipal_health_service": "Dele helseopplysninger med kommunens helsetjeneste",
+    "share_with_housing_office": "Dele nødvendige opplysninger med boligkontoret",
+    "share_with_nav": "Dele nødvendige opplysninger med NAV",
+    "electronic_messages": "Sende elektroniske meldinger om pasienten",
+}
+
+NOTIFICATION_REASON = {
+    "new_task": "Ny oppgave",
+    "reminder": "Påminnelse",
+    "escalation": "Eskalert",
+    "bounced": "Sendt fram og tilbake",
+    "date_changed": "Ny forventet utskrivningsdato",
+}
+
 TASK_STATUS = {
     "requested": "Ikke kvittert",
     "received": "Kvittert",
@@ -126,8 +152,22 @@ DETAIL_LABELS = {
     "participants": "Deltakere",
     "effective_on": "Gjelder fra",
     "answer": "Svar",
+    "rate_nok": "Døgnpris (kr)",
+    "meeting_called": "Samarbeidsmøte innkalt",
+    "handover_kind": "Overføring til",
+    "handover_transition_id": "Overføring",
+    "outcome": "Utfall",
+    "waiting_days": "Overliggedøgn",
+    "within": "Innen",
+    "effective_date": "Gjelder fra",
+    "attempts": "Forsøk",
+    "assignee_id": "Tildelt",
+    "starts_at": "Fra",
+    "units": "Enheter",
+    "old": "Før",
+    "new": "Nå",
 }
-HIDDEN_DETAILS = {"policy", "new_task_id", "task_id", "revision"}
+HIDDEN_DETAILS = {"policy", "new_task_id", "task_id", "revision", "handover_transition_id"}
 VALUE_WORDS = {
     "in_app": "i appen",
     "email": "e-post",
@@ -216,9 +256,22 @@ def duration(value: timedelta | float | None) -> str:
     return f"{mins} min"
 
 
+def hours_in_words(value: timedelta | None) -> str:
+    """'4 timer', '1 time', '30 minutter'."""
+    if value is None:
+        return "en begrenset tid"
+    minutes = round(value.total_seconds() / 60)
+    if minutes % 60:
+        return f"{minutes} minutter"
+    hours = minutes // 60
+    return "1 time" if hours == 1 else f"{hours} timer"
+
+
 def _detail_value(key: str, value: str, names: dict[str, str]) -> str:
     if key.endswith("_id") or key == "on_behalf_of":
         return names.get(value, value)
+    if key == "units":
+        return ", ".join(names.get(part, part) for part in value.split(","))
     if key.endswith("_at"):
         try:
             return norwegian_datetime(datetime.fromisoformat(value))
@@ -236,6 +289,15 @@ def event_details(detail: dict[str, str] | None, names: dict[str, str]) -> list[
     ]
 
 
+def handover_purpose(text: str) -> str:
+    """A handover's purpose in bokmål: the workflow writes '<kind> in place before discharge'
+    for a discharge's handovers; a portfolio transfer's reason is the coordinator's own."""
+    kind, found, _ = text.partition(" in place before discharge")
+    if found and kind in TASK_KIND:
+        return f"{TASK_KIND[kind]} på plass før utskrivning"
+    return text
+
+
 def install_filters(env: Environment) -> None:
     env.filters.update(
         dato=norwegian_date,
@@ -250,6 +312,10 @@ def install_filters(env: Environment) -> None:
         overgangstype=lambda v: TRANSITION_KIND.get(str(v), str(v)),
         hendelse=lambda v: EVENT_KIND.get(str(v), str(v)),
         detaljnavn=lambda v: DETAIL_LABELS.get(str(v), str(v)),
+        timer=hours_in_words,
+        varsel=lambda v: NOTIFICATION_REASON.get(str(v), str(v)),
+        samtykke=lambda v: CONSENT_LABELS.get(str(v), str(v)),
+        formaal=lambda v: handover_purpose(str(v)),
     )
     env.globals["task_ask"] = lambda kind: TASK_ASK.get(str(kind), "")
     env.globals["event_details"] = event_details

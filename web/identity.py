@@ -6,13 +6,11 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.auth.policy import Scope
+from api.auth import people
+from api.auth.access import Scope
 from api.deps import SessionDep, current_scope
-from domain.actors import Actor, Role
-from store import directory
-from store.tables import Person
+from domain.actors import Actor
 from web import sessions
 
 
@@ -37,23 +35,12 @@ def mark_web(request: Request) -> None:
     request.state.web = True
 
 
-async def actor_for(session: AsyncSession, person: Person) -> Actor:
-    """The same Actor the API builds from a token (substitutes' units included)."""
-    units = await directory.acting_unit_ids(session, person.id)
-    known = set(Role.__members__.values())
-    return Actor(
-        person_id=person.id,
-        roles=frozenset(Role(r) for r in person.roles if r in known),
-        unit_ids=frozenset(units),
-    )
-
-
 async def web_actor(request: Request, session: SessionDep) -> Actor:
     person_id = sessions.current_session(request).person_id
-    person = await directory.get_person(session, person_id) if person_id else None
+    person = await people.person(session, person_id) if person_id else None
     if person is None:
         raise SignInRequired
-    actor = await actor_for(session, person)
+    actor = await people.actor_of(session, person)
     request.state.actor = actor  # the audit log names who was refused (api.audit)
     request.state.web_person = SignedIn(id=person.id, name=person.name)
     request.state.web_roles = frozenset(r.value for r in actor.roles)

@@ -1,20 +1,20 @@
 """What leaders see: the stalled transitions the API's oversight report finds (issue 5's
-`api.audit.service.stalled`), narrowed by the page's filters and given names for ids."""
+`api.audit.service.stalled`), narrowed by the page's filters and given names for ids; the
+units a transition stands at come from the open steps the access model shows the leader."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from urllib.parse import urlencode
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.audit import service as oversight
 from api.audit.schemas import StalledTransition
-from api.auth.policy import Scope
-from domain.tasks import OPEN_STATUSES
-from store.tables import Municipality, TaskRow, Unit
-from web import queries
+from api.auth.access import Scope
+from api.directory import lookup
+from api.transitions.steps import steps_of
 
 REASONS = {
     "overdue": "Frist passert",
@@ -44,7 +44,7 @@ class StalledRow:
     municipality_name: str
     origin_unit_name: str
     stuck_units: list[str] = field(default_factory=list)
-    first_due: object = None
+    first_due: datetime | None = None
 
 
 async def stalled(session: AsyncSession, scope: Scope, filters: StalledFilters) -> list[StalledRow]:
@@ -63,25 +63,19 @@ async def stalled(session: AsyncSession, scope: Scope, filters: StalledFilters) 
         and (not filters.reason or filters.reason in i.reasons)
     ]
     items.sort(key=lambda i: (-i.max_escalation_level, i.started_at))
-    return await _named(session, items)
+    return await _named(session, scope, items)
 
 
-async def _named(session: AsyncSession, items: list[StalledTransition]) -> list[StalledRow]:
-    open_tasks = list(
-        await session.scalars(
-            select(TaskRow).where(
-                TaskRow.transition_id.in_([i.transition_id for i in items]),
-                TaskRow.status.in_([s.value for s in OPEN_STATUSES]),
-            )
-        )
-    )
-    units = await queries.unit_names(
-        session, [t.owner_unit_id for t in open_tasks] + [i.origin_unit_id for i in items]
-    )
-    municipalities = await _municipality_names(session)
+async def _named(
+    session: AsyncSession, scope: Scope, items: list[StalledTransition]
+) -> list[StalledRow]:
+    steps = await steps_of(session, scope, [i.transition_id for i in items], open_only=True)
+    unit_ids = [t.owner_unit_id for shown in steps.values() for t in shown]
+    units = await lookup.unit_names(session, unit_ids + [i.origin_unit_id for i in items])
+    municipalities = await lookup.municipality_names(session)
     rows = []
     for item in items:
-        mine = [t for t in open_tasks if t.transition_id == item.transition_id]
+        mine = steps.get(item.transition_id, [])
         rows.append(
             StalledRow(
                 item=item,
@@ -94,24 +88,6 @@ async def _named(session: AsyncSession, items: list[StalledTransition]) -> list[
     return rows
 
 
-async def _municipality_names(session: AsyncSession) -> dict[str, str]:
-    rows = await session.execute(select(Municipality.number, Municipality.name))
-    return {number: name for number, name in rows}
-
-
-async def filter_choices(session: AsyncSession, scope: Scope) -> dict[str, list[tuple[str, str]]]:
+async def filter_choices(session: AsyncSession, scope: Scope) -> lookup.Choices:
     """The municipalities and units the leader's report can cover."""
-    municipalities = await session.execute(
-        select(Municipality.number, Municipality.name)
-        .where(Municipality.number.in_(sorted(scope.readable_municipalities)))
-        .order_by(Municipality.name)
-    )
-    units = await session.execute(
-        select(Unit.id, Unit.name)
-        .where(Unit.id.in_(sorted(scope.readable_unit_ids)))
-        .order_by(Unit.name)
-    )
-    return {
-        "municipalities": [(n, f"{name} ({n})") for n, name in municipalities],
-        "units": [tuple(row) for row in units],
-    }
+    return await lookup.oversight_choices(session, scope)

@@ -12,12 +12,15 @@ from datetime import UTC, datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.absences.schemas import AbsenceCreate, AbsencePublic
-from api.auth.policy import Scope, require
+from api.auth.access import Scope
+from api.auth.policy import require
 from api.errors import Problem
 from api.policies.service import invalid
-from domain.delegation import substitute_refusal
+from domain.actors import Actor
+from domain.delegation import eligible_substitutes, substitute_refusal
 from store import absences as queries
 from store import directory
+from store.tables import Person
 
 
 async def list_absences(session: AsyncSession, scope: Scope) -> list[AbsencePublic]:
@@ -86,3 +89,15 @@ async def _may_manage(session: AsyncSession, scope: Scope, person_id: str) -> No
         scope.is_leader and person_id in led_people,
         f"only {person_id} themselves, their leader or an administrator manage their absences",
     )
+
+
+async def colleagues(session: AsyncSession, actor: Actor) -> list[Person]:
+    """The people who may stand in for the actor: colleagues of their own units, never of
+    the units they themselves stand in for now (domain.delegation.eligible_substitutes)."""
+    own = (await queries.memberships_of(session, {actor.person_id})).get(actor.person_id)
+    if not own:
+        return []
+    people = await directory.people_of_units(session, own)
+    members = await queries.memberships_of(session, {p.id for p in people})
+    allowed = set(eligible_substitutes(actor.person_id, own, members))
+    return [person for person in people if person.id in allowed]

@@ -12,6 +12,7 @@ request's transaction rolls back.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,6 +21,9 @@ from domain.actors import Actor
 from store import audit
 from store.audit import AuditEntry
 from store.tables import TaskRow, Transition
+
+if TYPE_CHECKING:
+    from api.auth.access import Access
 
 PENDING = "overgang.audit.pending"
 # The reason for access a person may state (Normen: the log carries why); it is added to
@@ -43,8 +47,8 @@ async def record(
     resource: str | None = None,
     reason: str | None = None,
 ) -> None:
-    """Audit one command or read, e.g. record(session, actor, patient_id=..., transition_id=...);
-    `reason` says what a command changed where the action does not."""
+    """Audit one command or read, e.g. record(session, actor, patient_id=..., transition_id=...).
+    `reason` is the stated reason of an emergency access the read relies on."""
     entry = AuditEntry(
         actor_id=actor.person_id,
         action=action,
@@ -74,6 +78,22 @@ async def record_reads(
             patient_id=patient_id,
             transition_id=transition_id,
             purpose=purpose,
+        )
+
+
+async def record_accesses(
+    session: AsyncSession, actor: Actor, action: str, found: Iterable[Access]
+) -> None:
+    """Audit a list's rows, each with the purpose its reader's relations give it."""
+    for access in found:
+        patient_id, transition_id = access.read_ref
+        await record(
+            session,
+            actor,
+            action,
+            patient_id=patient_id,
+            transition_id=transition_id,
+            purpose=access.purpose,
         )
 
 

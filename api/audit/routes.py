@@ -26,8 +26,8 @@ async def stalled(
     idle_business_days: Annotated[int, Query(ge=1, le=60)] = 3,
 ) -> list[StalledTransition]:
     """Active transitions that are overdue, escalated, bounced, waiting after utskrivningsklar,
-    or without progress for `idle_business_days` business days. Leaders: their scope;
-    administrators: everything."""
+    or without progress for `idle_business_days` business days, among those the caller has
+    a relation to (domain.access: a leader's oversight, a unit's care or consent)."""
     return await service.stalled(
         session, scope, municipality=municipality, unit=unit, idle_business_days=idle_business_days
     )
@@ -43,7 +43,8 @@ async def events(
     cursor: Annotated[str | None, Query(max_length=500)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> EventPage:
-    """Timeline events (escalations, rejections, acknowledgements...) across transitions."""
+    """Timeline events (escalations, rejections, acknowledgements...) across the transitions
+    the caller has a relation to; free text only where they read the clinical part."""
     return await service.event_feed(
         session,
         scope,
@@ -65,7 +66,7 @@ async def audit_log(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[AuditLogEntry]:
     """The audit log itself, newest first (administrators). `cursor` continues before a row."""
-    policy.may_read_audit_log(scope)
+    policy.may_read_audit_log(scope.actor)
     before = decode_cursor(cursor, int)[0] if cursor else None
     rows = await audit.recent(
         session, before_id=before, actor_id=actor, outcome=outcome, limit=limit
@@ -75,6 +76,7 @@ async def audit_log(
 
 @router.get("/api/v1/patients/{patient_id}/access-log", response_model=list[AccessLogEntry])
 async def access_log(patient_id: str, scope: ScopeDep, session: SessionDep) -> list[AccessLogEntry]:
-    """Who read or acted on this patient's data, when and why (newest first): for
-    administrators, leaders over the patient's services, and the patient's care team."""
+    """Who read, acted on or was refused this patient's data, when and why (newest first):
+    for those who care for the patient or oversee their transitions, emergency readers, and
+    administrators."""
     return await service.access_log(session, scope, patient_id)

@@ -59,7 +59,9 @@ class EventPage(BaseModel):
 
 
 class AccessLogEntry(BaseModel):
-    """One row of a patient's access log (helsenorge's "Tilgangslogg")."""
+    """One row of a patient's access log (helsenorge's "Tilgangslogg"): a read, a command or
+    a refused attempt. `purpose` is the reader's relation (care, consent, oversight,
+    emergency); `reason` the stated reason of an emergency access, or why a refusal was."""
 
     at: datetime
     actor_id: str | None
@@ -67,6 +69,7 @@ class AccessLogEntry(BaseModel):
     purpose: str
     outcome: str
     transition_id: str | None = None
+    reason: str | None = None
 
     @classmethod
     def from_row(cls, row: AuditRow) -> Self:
@@ -77,5 +80,4 @@ class AuditLogEntry(AccessLogEntry):
     id: int
     resource: str | None = None
     patient_id: str | None = None
-    reason: str | None = None
     hash: str

@@ -14,12 +14,17 @@ from api.audit.schemas import (
     StalledTransition,
     StallReason,
 )
-from api.auth import policy
-from api.auth.policy import Scope
+from api.auth import access as reading
+from api.auth import projection
+from api.auth.access import Access, Scope
+from api.auth.policy import ADMINISTRATION, Forbidden
 from api.pagination import decode_cursor, encode_cursor
+from api.transitions.listing import visible_step_summaries
+from domain.access import purpose as purpose_of
+from domain.access import reads_access_log
 from domain.calendar import BusinessCalendar
 from store import audit, transition_search
-from store.tables import Transition
+from store.tables import EventRow, Transition
 from store.transition_search import TaskSummary
 
 
@@ -70,27 +75,32 @@ async def stalled(
     unit: str | None,
     idle_business_days: int,
 ) -> list[StalledTransition]:
-    purpose = policy.may_read_oversight(scope)
+    """Stalled transitions among those the caller has a relation to; each row's figures come
+    from the steps the caller may see."""
     now = datetime.now(UTC)
-    visibility = policy.visibility(scope, administrators_see_all=True)
     rows = await transition_search.active(
-        session, visibility, municipality=municipality, unit=unit, now=now
+        session, scope.visible(), municipality=municipality, unit=unit, now=now
     )
-    ids = [t.id for t in rows]
-    summaries = await transition_search.task_summaries(session, ids, now)
-    days = await transition_search.waiting_days(session, ids)
+    found = (await reading.accesses(session, scope, rows)).readable()
+    summaries = await visible_step_summaries(session, scope, found, now)
+    days = await transition_search.waiting_days(session, [a.transition.id for a in found])
     idle_cutoff = BusinessCalendar().add_business_days(now.date(), -idle_business_days)
-    empty = TaskSummary(0, 0, 0, 0, None)
-    found = [_stalled(t, summaries.get(t.id, empty), days.get(t.id, 0), idle_cutoff) for t in rows]
-    report = [item for item in found if item is not None]
-    await recorder.record_reads(
-        session,
-        scope.actor,
-        "audit.stalled.read",
-        [(i.patient_id, i.transition_id) for i in report],
-        purpose=purpose,
+    report = [
+        (access, item)
+        for access in found
+        if (
+            item := _stalled(
+                access.transition,
+                summaries[access.transition.id],
+                days.get(access.transition.id, 0),
+                idle_cutoff,
+            )
+        )
+    ]
+    await recorder.record_accesses(
+        session, scope.actor, "audit.stalled.read", [a for a, _ in report]
     )
-    return report
+    return [item for _, item in report]
 
 
 async def event_feed(
@@ -103,46 +113,80 @@ async def event_feed(
     cursor: str | None,
     limit: int,
 ) -> EventPage:
-    purpose = policy.may_read_oversight(scope)
+    """Timeline events of the transitions the caller has a relation to: the events of the
+    steps they see, with free text only for the clinical part (oversight sees the process)."""
     before = decode_cursor(cursor, datetime, str, int) if cursor else None
     rows = await transition_search.events(
         session,
-        policy.visibility(scope, administrators_see_all=True),
+        scope.visible(),
         kind=kind,
         municipality=municipality,
         unit=unit,
         before=before,  # type: ignore[arg-type]
         limit=limit,
     )
+    transitions = list({t.id: t for _, t in rows}.values())
+    found = await reading.accesses(session, scope, transitions)
+    steps = await reading.visible_step_ids(session, scope, found.readable())
     items = [
-        FeedEvent(
-            transition_id=e.transition_id,
-            seq=e.seq,
-            at=e.at,
-            kind=e.kind,
-            task_id=e.task_id,
-            actor_id=e.actor_id,
-            municipality_number=t.municipality_number,
-            origin_unit_id=t.origin_unit_id,
-            detail=e.detail,
-        )
+        _feed_event(e, access)
         for e, t in rows
+        if (access := found.get(t.id))
+        and access.parts
+        and projection.visible_events(access, [e], steps)
     ]
-    reads = [(t.patient_id, t.id) for _, t in rows]
-    await recorder.record_reads(session, scope.actor, "audit.events.read", reads, purpose=purpose)
+    shown = {i.transition_id for i in items}
+    await recorder.record_accesses(
+        session,
+        scope.actor,
+        "audit.events.read",
+        [a for a in found.readable() if a.transition.id in shown],
+    )
     last = rows[-1][0] if len(rows) == limit else None
     next_cursor = encode_cursor(last.at, last.transition_id, last.seq) if last else None
     return EventPage(items=items, next_cursor=next_cursor)
 
 
+def _feed_event(e: EventRow, access: Access) -> FeedEvent:
+    t = access.transition
+    return FeedEvent(
+        transition_id=e.transition_id,
+        seq=e.seq,
+        at=e.at,
+        kind=e.kind,
+        task_id=e.task_id,
+        actor_id=e.actor_id,
+        municipality_number=t.municipality_number,
+        origin_unit_id=t.origin_unit_id,
+        detail=projection.event_detail(e.detail or {}, access),
+    )
+
+
 async def access_log(session: AsyncSession, scope: Scope, patient_id: str) -> list[AccessLogEntry]:
+    """Who read, acted on or was refused this patient's data, when and why. Readers with care,
+    oversight or emergency access to one of the patient's transitions see the entries of the
+    transitions they have a relation to; administrators, who keep the audit log, see all."""
     # No 404 for an unknown patient: that would tell anyone which patient ids exist.
-    transitions = await transition_search.of_patient(session, patient_id)
-    care_team = {u for t, owners in transitions for u in (t.origin_unit_id, *owners)}
-    municipalities = {t.municipality_number for t, _ in transitions}
-    purpose = policy.may_read_access_log(scope, care_team, municipalities)
-    rows = await audit.patient_reads(session, patient_id)
+    rows = await transition_search.of_patient(session, patient_id)
+    found = (await reading.accesses(session, scope, rows)).readable()
+    related = [a for a in found if reads_access_log(a.relations)]
+    if not (related or scope.is_administrator):
+        raise Forbidden(ACCESS_LOG_REFUSED, patients=[(patient_id, None)])
+    relations = [r for a in related for r in a.relations]
+    purpose = purpose_of(relations) if related else ADMINISTRATION
+    entries = await audit.patient_reads(session, patient_id)
     await recorder.record(
         session, scope.actor, "access_log.read", patient_id=patient_id, purpose=purpose
     )
-    return [AccessLogEntry.from_row(row) for row in rows]
+    mine = {a.transition.id for a in related}
+    return [
+        AccessLogEntry.from_row(e)
+        for e in entries
+        if scope.is_administrator or e.transition_id is None or e.transition_id in mine
+    ]
+
+
+ACCESS_LOG_REFUSED = (
+    "a patient's access log is for those who care for the patient, leaders over their "
+    "transitions, emergency readers and administrators"
+)

@@ -1,72 +1,38 @@
-"""Who may do what: every authorization decision of the API, in one place.
+"""Who may do what: the command rules of the API, in one place; reads ask the access model.
 
-Each rule is a plain function of the caller and the thing acted on; routes call them, a
-refusal becomes 403 with the reason (and an audit row, see api.audit.refusals), and a
-permitted read returns its purpose, which the audit log records as the reason for access.
+Each rule is a plain function of the caller and the thing acted on; routes call them, and a
+refusal becomes 403 with the reason (and an audit row, see api.audit.refusals, carrying the
+patient when the refusal concerns one).
 
-The rules (tests/api/test_authorization.py holds them as a table):
+What a caller may *read* of a patient is not decided here: domain.access is the one access
+model (care, consent, oversight, emergency access), and api.auth.access applies it to every
+read path. The command rules:
 - discharge coordinators and LAR consultants start and drive transitions from their own
   DPS/TSB unit;
-- municipal contacts (anyone, really) see and act on tasks of the units they act for;
-- people involved in a transition (its origin unit or a unit holding one of its tasks) read
-  it, for care; leaders read everything in their scope (units they lead or belong to, and
-  every unit of a municipality they lead), for oversight;
+- municipal contacts act on tasks of the units they act for;
 - administrators manage the directory and policies, read the audit log, the notifications
-  that were not delivered and the mail catcher's e-mail, not patient data;
-- NAV and housing offices are not health personnel: they see health details (what matters
-  to the patient, timeline details) only if the patient consented to share with them.
+  that were not delivered and the mail catcher's e-mail, not patient data.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Iterable, Sequence
 
 from api.errors import Problem
 from domain.actors import Actor, Role
-from store.transition_search import Visibility
 
 DPS_UNIT_KINDS = frozenset({"dps", "tsb"})
-# Recipient unit kind -> the consent (transitions.details["consents"]) that lets it see
-# health details.
-CONSENT_FOR_RECIPIENT = {
-    "nav_office": "share_with_nav",
-    "housing_office": "share_with_housing_office",
-}
-CARE = "care"
-OVERSIGHT = "leader oversight"
-ADMINISTRATION = "administration"
+ADMINISTRATION = "administration"  # the audit purpose of directory and policy changes
+PatientRef = tuple[str | None, str | None]  # (patient id, transition id)
 
 
 class Forbidden(Problem):
-    def __init__(self, reason: str) -> None:
+    """A refusal; `patients` names whose data it concerns, for their access logs (never
+    sent in the answer)."""
+
+    def __init__(self, reason: str, *, patients: Sequence[PatientRef] = ()) -> None:
         super().__init__(403, "Forbidden", reason)
-
-
-@dataclass(frozen=True)
-class Scope:
-    """What a caller may read: the units they act for, plus what they lead."""
-
-    actor: Actor
-    led_unit_ids: frozenset[str] = field(default_factory=frozenset)
-    led_municipalities: frozenset[str] = field(default_factory=frozenset)
-
-    @property
-    def is_leader(self) -> bool:
-        return self.actor.has_role(Role.LEADER)
-
-    @property
-    def is_administrator(self) -> bool:
-        return self.actor.has_role(Role.ADMINISTRATOR)
-
-    @property
-    def readable_unit_ids(self) -> frozenset[str]:
-        return self.actor.unit_ids | (self.led_unit_ids if self.is_leader else frozenset())
-
-    @property
-    def readable_municipalities(self) -> frozenset[str]:
-        return self.led_municipalities if self.is_leader else frozenset()
+        self.patients = list(patients)
 
 
 def require(allowed: bool, reason: str) -> None:
@@ -103,60 +69,14 @@ def may_act_on_task(actor: Actor, owner_unit_id: str) -> None:
     )
 
 
-def view_transition(
-    scope: Scope, origin_unit_id: str, municipality_number: str, task_unit_ids: Iterable[str]
-) -> str:
-    """The purpose the caller reads this transition for; refuses if they have none."""
-    involved = {origin_unit_id, *task_unit_ids}
-    if involved & scope.actor.unit_ids:
-        return CARE
-    if involved & scope.readable_unit_ids or municipality_number in scope.readable_municipalities:
-        return OVERSIGHT
-    raise Forbidden("you are not involved in this transition, and it is outside the units you lead")
+def may_read_oversight(actor: Actor) -> None:
+    """The leaders' pages (stalled transitions, charts): leaders only. What each row shows
+    is the access model's decision, as on every read."""
+    require(actor.has_role(Role.LEADER), "only leaders see the oversight pages")
 
 
-def view_task(scope: Scope, owner_unit_id: str, origin_unit_id: str, municipality: str) -> str:
-    """A single task (e.g. FHIR Task): its owner, the transition's origin, or a leader."""
-    return view_transition(scope, origin_unit_id, municipality, [owner_unit_id])
-
-
-def may_read_oversight(scope: Scope) -> str:
-    """Stalled transitions and the event feed: leaders (their scope) and administrators."""
-    require(
-        scope.is_leader or scope.is_administrator,
-        "only leaders and administrators see the oversight reports",
-    )
-    return OVERSIGHT if scope.is_leader else ADMINISTRATION
-
-
-def may_read_audit_log(scope: Scope) -> None:
-    require(scope.is_administrator, "only administrators read the whole audit log")
-
-
-def may_read_access_log(
-    scope: Scope, care_team_unit_ids: set[str], municipalities: set[str]
-) -> str:
-    """A patient's access log: administrators, leaders over them, or their care team."""
-    if scope.is_administrator:
-        return ADMINISTRATION
-    if care_team_unit_ids & scope.actor.unit_ids:
-        return CARE
-    if (
-        care_team_unit_ids & scope.readable_unit_ids
-        or municipalities & scope.readable_municipalities
-    ):
-        return OVERSIGHT
-    raise Forbidden(
-        "only administrators, leaders over the patient's services and the patient's care team "
-        "read a patient's access log"
-    )
-
-
-def may_manage_directory(actor: Actor) -> None:
-    require(
-        actor.has_role(Role.ADMINISTRATOR),
-        "only administrators change the directory (units, people, policies)",
-    )
+def may_read_audit_log(actor: Actor) -> None:
+    require(actor.has_role(Role.ADMINISTRATOR), "only administrators read the whole audit log")
 
 
 def may_read_caught_mail(actor: Actor) -> None:
@@ -174,33 +94,10 @@ def may_read_delivery_failures(actor: Actor) -> None:
     )
 
 
-def sees_health_details(unit_kind: str | None, consents: Mapping[str, Any]) -> bool:
-    """Data minimisation per recipient: NAV and housing need the patient's consent."""
-    consent = CONSENT_FOR_RECIPIENT.get(unit_kind or "")
-    return consent is None or bool(consents.get(consent, False))
-
-
-def viewer_sees_health_details(
-    scope: Scope,
-    municipality_number: str,
-    unit_kinds: Mapping[str, str],
-    consents: Mapping[str, Any],
-) -> bool:
-    """Whether any unit through which the caller reaches this transition may see details.
-
-    unit_kinds maps the transition's units (origin and task owners) to their kinds."""
-    if municipality_number in scope.readable_municipalities:
-        return True
-    via = scope.readable_unit_ids & set(unit_kinds)
-    return any(sees_health_details(unit_kinds[unit], consents) for unit in via)
-
-
-def visibility(scope: Scope, *, administrators_see_all: bool = False) -> Visibility:
-    """What lists show the caller: their readable units and led municipalities."""
-    return Visibility(
-        everything=administrators_see_all and scope.is_administrator,
-        unit_ids=scope.readable_unit_ids,
-        municipalities=scope.readable_municipalities,
+def may_manage_directory(actor: Actor) -> None:
+    require(
+        actor.has_role(Role.ADMINISTRATOR),
+        "only administrators change the directory (units, people, policies)",
     )
 
 

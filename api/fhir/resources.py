@@ -42,11 +42,12 @@ def transition_reference(transition: Transition) -> dict[str, Any]:
     }
 
 
-def _optional(task: TaskRow) -> dict[str, Any]:
+def _optional(task: TaskRow, clinical: bool) -> dict[str, Any]:
     extra: dict[str, Any] = {}
     if task.business_status:
         extra["businessStatus"] = {"text": task.business_status}
-    if task.reason and task.status in ("rejected", "cancelled"):
+    # A rejection's or cancellation's reason is free text: only for the clinical part.
+    if clinical and task.reason and task.status in ("rejected", "cancelled"):
         extra["statusReason"] = {"text": task.reason}
     if task.completed_at:
         extra["executionPeriod"] = {
@@ -56,7 +57,9 @@ def _optional(task: TaskRow) -> dict[str, Any]:
     return extra
 
 
-def task_resource(task: TaskRow, transition: Transition, owner: Unit) -> dict[str, Any]:
+def task_resource(
+    task: TaskRow, transition: Transition, owner: Unit, *, clinical: bool
+) -> dict[str, Any]:
     return {
         "resourceType": "Task",
         "id": task.id,
@@ -73,7 +76,7 @@ def task_resource(task: TaskRow, transition: Transition, owner: Unit) -> dict[st
         "requester": {"reference": f"Organization/{transition.origin_unit_id}"},
         "owner": organization(owner),
         "restriction": {"period": {"end": _instant(task.due_at)}},
-        **_optional(task),
+        **_optional(task, clinical),
     }
 
 

@@ -1,4 +1,4 @@
-"""FHIR R4 read facade: Task search and read, under the same authorization as the API."""
+"""FHIR R4 read facade: Task search and read, under the same access model as the API."""
 
 from __future__ import annotations
 
@@ -8,10 +8,11 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
 from api.audit import recorder
-from api.auth import policy
+from api.auth import access as reading
 from api.deps import ScopeDep, SessionDep
 from api.errors import Problem
 from api.fhir import resources
+from domain.access import Part
 from domain.tasks import TaskStatus
 from store import transition_search
 
@@ -55,22 +56,32 @@ async def search_tasks(
     status: Annotated[str | None, Query(max_length=200, description="Comma-separated, OR")] = None,
     count: Annotated[int, Query(alias="_count", ge=1, le=500)] = 100,
 ) -> FhirResponse:
-    """A searchset Bundle of the Tasks the caller may see (their units, or what they lead)."""
+    """A searchset Bundle of the Tasks the caller may see: every step of a transition they
+    care for or oversee; under consent (NAV, housing), only their own units' steps."""
     rows = await transition_search.tasks(
         session,
-        policy.visibility(scope),
+        scope.visible_steps(),
         owner=_owner_id(owner),
         statuses=_statuses(status),
         limit=count,
     )
-    await recorder.record_reads(
-        session, scope.actor, "fhir.task.search", [(t.patient_id, t.id) for _, t, _ in rows]
+    found = await reading.accesses(session, scope, list({t.id: t for _, t, _ in rows}.values()))
+    own = reading.own_units(scope)
+    shown = [
+        (task, access, unit)
+        for task, transition, unit in rows
+        if (access := found.get(transition.id))
+        and reading.shows_step(access, task.owner_unit_id, own)
+    ]
+    await recorder.record_accesses(
+        session, scope.actor, "fhir.task.search", {a.transition.id: a for _, a, _ in shown}.values()
     )
     base = str(request.base_url).rstrip("/") + "/fhir/r4"
-    bundle = resources.searchset(
-        base, str(request.url), [resources.task_resource(*row) for row in rows]
-    )
-    return FhirResponse(bundle)
+    entries = [
+        resources.task_resource(t, a.transition, u, clinical=a.shows(Part.CLINICAL))
+        for t, a, u in shown
+    ]
+    return FhirResponse(resources.searchset(base, str(request.url), entries))
 
 
 @router.get("/Task/{task_id}", response_class=FhirResponse, response_model=dict[str, Any])
@@ -79,15 +90,17 @@ async def read_task(task_id: str, scope: ScopeDep, session: SessionDep) -> FhirR
     if found is None:
         raise Problem(404, "Not found", f"no Task {task_id}")
     task, transition, unit = found
-    purpose = policy.view_task(
-        scope, task.owner_unit_id, transition.origin_unit_id, transition.municipality_number
-    )
+    access = await reading.open_transition(session, scope, transition)
+    if not reading.shows_step(access, task.owner_unit_id, reading.own_units(scope)):
+        raise reading.refuse(transition, "this Task is another unit's step: you read only your own")
     await recorder.record(
         session,
         scope.actor,
         "fhir.task.read",
         patient_id=transition.patient_id,
         transition_id=transition.id,
-        purpose=purpose,
+        purpose=access.purpose,
+        reason=await reading.emergency_reason(session, scope, access),
     )
-    return FhirResponse(resources.task_resource(task, transition, unit))
+    clinical = access.shows(Part.CLINICAL)
+    return FhirResponse(resources.task_resource(task, transition, unit, clinical=clinical))

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.deps import ActorDep, SessionDep
+from api.deps import ActorDep, ScopeDep, SessionDep
 from api.idempotency import IdempotentRoute
 from api.notifications import service
 from api.notifications.schemas import DeliveryFailurePage, NotificationPublic
@@ -16,10 +16,10 @@ router = APIRouter(
 
 @router.get("", response_model=list[NotificationPublic])
 async def list_notifications(
-    actor: ActorDep, session: SessionDep, unread: bool = False
+    scope: ScopeDep, session: SessionDep, unread: bool = False
 ) -> list[NotificationPublic]:
     """Your in-app notifications, newest first; `unread=true` for the unread ones only."""
-    return await service.list_notifications(session, actor, unread_only=unread)
+    return await service.list_notifications(session, scope, unread_only=unread)
 
 
 @router.get("/failures", response_model=DeliveryFailurePage)

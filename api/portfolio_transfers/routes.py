@@ -35,6 +35,6 @@ async def transfer_portfolio(
 async def transfer_progress(
     transfer_id: str, scope: ScopeDep, session: SessionDep
 ) -> PortfolioTransferProgress:
-    """How far the transfer has come: handovers registered, and their steps' statuses.
-    For the units involved, and for leaders of the DPS or the municipality."""
+    """How far the transfer has come: handovers registered, and their steps' statuses, for
+    the handovers the caller has a relation to (the units involved, their leaders)."""
     return await service.progress(session, scope, transfer_id)

@@ -12,7 +12,10 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from api.audit import recorder
+from api.auth import access as reading
 from api.auth import policy
+from api.auth.access import Scope
+from api.auth.policy import Forbidden
 from api.discharges.service import RECEIVING_UNIT_KIND
 from api.errors import Problem
 from api.portfolio_transfers.schemas import (
@@ -148,27 +151,31 @@ def _handover(
     )
 
 
-async def progress(
-    session: AsyncSession, scope: policy.Scope, batch_id: str
-) -> PortfolioTransferProgress:
+async def progress(session: AsyncSession, scope: Scope, batch_id: str) -> PortfolioTransferProgress:
+    """The transfer's handovers the caller has a relation to (domain.access), each with the
+    newest step they may see; refused when they may read none of them."""
     members = await transition_family.batch_members(session, batch_id)
     if not members:
         raise Problem(
             404, "Not found", f"no portfolio transfer {batch_id} (or none registered yet)"
         )
-    tasks = await transition_family.tasks_of_many(session, [m.id for m in members])
-    first = members[0]
-    policy.view_transition(
-        scope, first.origin_unit_id, first.municipality_number, (t.owner_unit_id for t in tasks)
-    )
-    latest = _latest_task_per_transition(tasks)
+    found = (await reading.accesses(session, scope, members)).readable()
+    if not found:
+        raise Forbidden(reading.NO_RELATION, patients=[(m.patient_id, m.id) for m in members])
+    tasks = await transition_family.tasks_of_many(session, [a.transition.id for a in found])
+    by_id = {a.transition.id: a for a in found}
+    own = reading.own_units(scope)
+    seen = [t for t in tasks if reading.shows_step(by_id[t.transition_id], t.owner_unit_id, own)]
+    latest = _latest_task_per_transition(seen)
+    await recorder.record_accesses(session, scope.actor, "portfolio_transfer.read", found)
+    shown = [a.transition for a in found]
     return PortfolioTransferProgress(
         id=batch_id,
         total=int(members[0].details.get("batch_size") or len(members)),
-        registered=len(members),
-        by_status=dict(Counter(m.status for m in members)),
+        registered=len(shown),
+        by_status=dict(Counter(m.status for m in shown)),
         by_task_status=dict(Counter(t.status for t in latest.values())),
-        handovers=[_item(m.id, m.status, latest.get(m.id)) for m in members],
+        handovers=[_item(m.id, m.status, latest.get(m.id)) for m in shown],
     )
 
 

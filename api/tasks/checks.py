@@ -13,6 +13,7 @@ from domain.delegation import assignee_refusal, consents_given, forward_refusal
 from domain.tasks import TaskKind
 from store import absences, directory
 from store import inbox as queries
+from store.access import unit_facts
 from store.tables import TaskRow
 
 
@@ -38,7 +39,7 @@ async def _check_assignee(session: AsyncSession, row: TaskRow, assignee_id: str)
 
 async def _check_forward(session: AsyncSession, row: TaskRow, to_unit_id: str) -> None:
     transition = await queries.get_transition(session, row.transition_id)
-    target = (await directory.unit_facts(session, [to_unit_id])).get(to_unit_id)
+    target = (await unit_facts(session, [to_unit_id])).get(to_unit_id)
     refusal = forward_refusal(
         TaskKind(row.kind),
         target,

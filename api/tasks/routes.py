@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.deps import ActorDep, SessionDep, TemporalDep
+from api.deps import ActorDep, ScopeDep, SessionDep, TemporalDep
 from api.idempotency import IdempotentRoute
 from api.tasks import checks, service
 from api.tasks.schemas import AssignBody, CompleteBody, InboxItem, RejectBody, TaskPublic
@@ -20,10 +20,10 @@ router = APIRouter(prefix="/api/v1/tasks", tags=["tasks"], route_class=Idempoten
 
 @router.get("", response_model=list[InboxItem])
 async def inbox(
-    actor: ActorDep, session: SessionDep, include_closed: bool = False
+    scope: ScopeDep, session: SessionDep, include_closed: bool = False
 ) -> list[InboxItem]:
     """The caller's inbox: tasks of the units they act for, soonest due first."""
-    return await service.inbox(session, actor, open_only=not include_closed)
+    return await service.inbox(session, scope, open_only=not include_closed)
 
 
 @router.post("/{task_id}/acknowledge", response_model=TaskPublic)

@@ -83,9 +83,9 @@ class InboxItem(BaseModel):
     """A task with what the owner needs first: what matters to the patient."""
 
     task: TaskPublic
-    patient_name: str
+    patient_name: str | None = Field(description="With the identity part (domain.access).")
     what_matters: str | None = Field(
-        description="Hva er viktig for deg; null for NAV or housing offices without consent."
+        description="Hva er viktig for deg: with the voice part only (care, not consent)."
     )
     municipality_number: str
     origin_unit_id: str

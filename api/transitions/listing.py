@@ -8,10 +8,11 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.audit import recorder
-from api.auth import policy
-from api.auth.policy import Scope
+from api.auth import access as reading
+from api.auth import projection
+from api.auth.access import Access, Scope
 from api.pagination import decode_cursor, encode_cursor
-from store import transition_search
+from store import transition_family, transition_search
 from store.tables import Transition
 from store.transition_search import TaskSummary, TransitionFilter
 
@@ -57,6 +58,23 @@ def _summary(t: Transition, s: TaskSummary) -> TransitionSummary:
     )
 
 
+async def visible_step_summaries(
+    session: AsyncSession, scope: Scope, found: list[Access], now: datetime
+) -> dict[str, TaskSummary]:
+    """Each row's step figures over the steps the caller may see (their own, under consent)."""
+    tasks = await transition_family.tasks_of_many(session, [a.transition.id for a in found])
+    own = reading.own_units(scope)
+    return {
+        a.transition.id: transition_search.summary_of(
+            projection.visible_steps(
+                a, [t for t in tasks if t.transition_id == a.transition.id], own
+            ),
+            now,
+        )
+        for a in found
+    }
+
+
 async def list_transitions(
     session: AsyncSession, scope: Scope, f: TransitionFilter, *, cursor: str | None, limit: int
 ) -> TransitionPage:
@@ -64,18 +82,16 @@ async def list_transitions(
     after = decode_cursor(cursor, datetime, str) if cursor else None
     rows = await transition_search.search(
         session,
-        policy.visibility(scope),
+        scope.visible(),
         f,
         now=now,
-        after=after,
-        limit=limit,  # type: ignore[arg-type]
+        after=after,  # type: ignore[arg-type]
+        limit=limit,
     )
-    summaries = await transition_search.task_summaries(session, [t.id for t in rows], now)
-    empty = TaskSummary(0, 0, 0, 0, None)
-    items = [_summary(t, summaries.get(t.id, empty)) for t in rows]
-    await recorder.record_reads(
-        session, scope.actor, "transitions.list", [(t.patient_id, t.id) for t in rows]
-    )
+    found = (await reading.accesses(session, scope, rows)).readable()
+    summaries = await visible_step_summaries(session, scope, found, now)
+    items = [_summary(a.transition, summaries[a.transition.id]) for a in found]
+    await recorder.record_accesses(session, scope.actor, "transitions.list", found)
     last = rows[-1] if len(rows) == limit else None
     return TransitionPage(
         items=items, next_cursor=encode_cursor(last.started_at, last.id) if last else None

@@ -43,6 +43,9 @@ class ChildTransition(BaseModel):
 
 
 class TransitionDetail(BaseModel):
+    """A transition as the caller may read it (domain.access): a field their relations give
+    no part for is null. `relations` and `parts` say which they have."""
+
     id: str
     kind: str
     status: str
@@ -53,11 +56,33 @@ class TransitionDetail(BaseModel):
     expected_discharge_date: date | None = None
     ready_at: datetime | None = None
     discharged_at: datetime | None = None
+    relations: list[str] = Field(description="care, consent, oversight, emergency")
+    parts: list[str] = Field(description="The parts of the transition the caller receives.")
+    handover_kind: str | None = None
+    parent_transition_id: str | None = Field(
+        default=None, description="The parent discharge, when the caller may read it."
+    )
+    patient_name: str | None = Field(default=None, description="With the identity part.")
     what_matters: str | None = Field(
-        description="Hva er viktig for deg; null for NAV or housing offices without consent."
+        default=None, description="Hva er viktig for deg: the patient's voice (care only)."
+    )
+    needs: dict[str, bool] | None = Field(
+        default=None, description="All needs under care; the non-clinical ones under consent."
+    )
+    purpose: str | None = Field(default=None, description="A handover's purpose.")
+    contact_person_id: str | None = Field(
+        default=None, description="Who to contact at the origin unit (needs and contacts)."
+    )
+    consents: dict[str, bool] | None = Field(default=None, description="Clinical part.")
+    relatives: list[dict[str, Any]] | None = Field(default=None, description="Clinical part.")
+    serving_sentence: bool | None = Field(default=None, description="Clinical part.")
+    lar_change: dict[str, Any] | None = Field(
+        default=None, description="A LAR change's proposal and dates (clinical part)."
     )
     waiting_days: int = Field(default=0, description="Overliggedøgn recorded so far.")
-    children: list[ChildTransition] = Field(default_factory=list)
+    children: list[ChildTransition] | None = Field(
+        default=None, description="The child handovers (family part)."
+    )
     tasks: list[TaskPublic]
     timeline: list[EventPublic]
 

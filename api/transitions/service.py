@@ -1,4 +1,4 @@
-"""Reading a transition (with its child handovers) and sending commands to its workflow."""
+"""Sending commands to a transition's workflow; reading one is api.transitions.detail."""
 
 from __future__ import annotations
 
@@ -10,81 +10,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 
 from api import idempotency
-from api.audit import recorder
+from api.auth import access as reading
 from api.auth import policy
-from api.auth.policy import Scope
 from api.errors import Problem
 from api.tasks.schemas import TaskPublic
-from api.transitions.schemas import (
-    ChildTransition,
-    EventPublic,
-    TransitionDetail,
-    TransitionState,
-)
+from api.transitions.detail import get_transition
+from api.transitions.detail import transition_detail as transition_detail  # the pages' import
+from api.transitions.schemas import TransitionState
 from domain.actors import Actor
 from domain.tasks import Task
-from store import directory, transition_family, transition_search
 from store import inbox as queries
 from store.tables import Transition
 from workflows.transition import TransitionView
-
-
-async def get_transition(session: AsyncSession, transition_id: str) -> Transition:
-    transition = await queries.get_transition(session, transition_id)
-    if transition is None:
-        raise Problem(404, "Not found", f"no transition {transition_id}")
-    return transition
-
-
-async def transition_detail(
-    session: AsyncSession, scope: Scope, transition_id: str
-) -> TransitionDetail:
-    transition = await get_transition(session, transition_id)
-    children = await transition_family.children_of(session, transition_id)
-    family = [transition_id, *(child.id for child in children)]
-    tasks = await transition_family.tasks_of_many(session, family)
-    units = {transition.origin_unit_id, *(t.owner_unit_id for t in tasks)}
-    purpose = policy.view_transition(
-        scope, transition.origin_unit_id, transition.municipality_number, units
-    )
-    await recorder.record(
-        session,
-        scope.actor,
-        patient_id=transition.patient_id,
-        transition_id=transition.id,
-        purpose=purpose,
-    )
-    details = policy.viewer_sees_health_details(
-        scope,
-        transition.municipality_number,
-        await directory.unit_kinds(session, units),
-        transition.details.get("consents", {}),
-    )
-    events = await transition_family.events_of_many(session, family)
-    waiting_days = await transition_search.waiting_days(session, [transition.id])
-    return TransitionDetail(
-        id=transition.id,
-        kind=transition.kind,
-        status=transition.status,
-        municipality_number=transition.municipality_number,
-        origin_unit_id=transition.origin_unit_id,
-        started_by=transition.started_by,
-        started_at=transition.started_at,
-        expected_discharge_date=transition.expected_discharge_date,
-        ready_at=transition.ready_at,
-        discharged_at=transition.discharged_at,
-        what_matters=transition.what_matters if details else None,
-        waiting_days=waiting_days.get(transition.id, 0),
-        children=[_child(c) for c in children],
-        tasks=[TaskPublic.from_row(t) for t in tasks],
-        timeline=[EventPublic.from_row(e, with_detail=details) for e in events],
-    )
-
-
-def _child(row: Transition) -> ChildTransition:
-    return ChildTransition(
-        id=row.id, kind=row.kind, status=row.status, handover_kind=row.details.get("handover_kind")
-    )
 
 
 async def municipal_unit_ids(session: AsyncSession, transition: Transition) -> set[str]:
@@ -141,6 +78,7 @@ async def commanded_by_municipality(
     transition = await get_transition(session, transition_id)
     require_kind(transition, kind, what)
     policy.may_record_for_municipality(actor, await municipal_unit_ids(session, transition))
+    await reading.require_relation(session, actor, transition)
     return transition
 
 

@@ -1,5 +1,9 @@
-"""The authorization table: every route × every role × own/other unit, on the real stack.
+"""The command table: every command and every route without patient data (directory,
+policies, codec, absences, the audit log) × every role × own/other unit, on the real stack.
 
+Who may *read* a patient's data is the access model's (domain.access), and its routes are in
+the generated matrix (tests/api/test_access_matrix.py, READ_ROUTES in tests/access_world.py);
+the rules here are the command rules of api/auth/policy.py, typed from them.
 To cover a new route: add a Route to ROUTES (how to call it against the world) and one line
 per persona to its `allowed` set; `test_every_route_is_in_the_table` lists what is missing.
 A refusal must be 403 problem+json with a reason, and leave an audit row saying "refused".
@@ -20,8 +24,9 @@ from sqlalchemy import select
 from foundation.settings import Settings
 from store.audit import AuditRow
 from store.database import Database
-from store.tables import Membership, NotificationRow, Person, TaskRow, Transition
+from store.tables import Membership, NotificationRow, Person, Transition
 
+from access_world import READ_ROUTES
 from factories import DirectoryFactory, fast_levels
 from polling import eventually
 
@@ -39,14 +44,6 @@ PERSONAS = [
     "lar_physician_own",
     "lar_physician_other",
 ]
-CARE_TEAM = {
-    "coordinator_own",
-    "contact_own",
-    "lar_consultant_own",
-    "lar_physician_own",
-    "leader_dps_own",
-}
-OWN_LEADERS = {"leader_municipality_own", "leader_dps_own"}
 EVERYONE = set(PERSONAS)
 # Who drives a transition from its origin DPS/TSB unit (policy.may_drive_transition).
 DRIVERS = {"coordinator_own", "lar_consultant_own", "lar_physician_own"}
@@ -178,14 +175,6 @@ ROUTES = [
         writes=True,
     ),
     Route(
-        "GET",
-        "/api/v1/tasks",
-        EVERYONE,
-        lambda w: ("/api/v1/tasks", None),
-        sees={"contact_own"},
-        seen=lambda w, body: w.task_id in _task_ids(body),
-    ),
-    Route(
         "POST",
         "/api/v1/tasks/{task_id}/acknowledge",
         {"contact_own"},
@@ -210,20 +199,6 @@ ROUTES = [
         writes=True,
     ),
     Route(
-        "GET",
-        "/api/v1/transitions",
-        EVERYONE,
-        lambda w: ("/api/v1/transitions?limit=200", None),
-        sees=CARE_TEAM | OWN_LEADERS,
-        seen=lambda w, body: w.transition_id in {t["id"] for t in body["items"]},
-    ),
-    Route(
-        "GET",
-        "/api/v1/transitions/{transition_id}",
-        CARE_TEAM | OWN_LEADERS,
-        lambda w: (f"/api/v1/transitions/{w.transition_id}", None),
-    ),
-    Route(
         "POST",
         "/api/v1/transitions/{transition_id}/cancel",
         DRIVERS,
@@ -239,18 +214,6 @@ ROUTES = [
     ),
     Route(
         "GET",
-        "/api/v1/audit/stalled",
-        OWN_LEADERS | {"leader_other", "administrator"},
-        lambda w: ("/api/v1/audit/stalled", None),
-    ),
-    Route(
-        "GET",
-        "/api/v1/audit/events",
-        OWN_LEADERS | {"leader_other", "administrator"},
-        lambda w: ("/api/v1/audit/events?limit=5", None),
-    ),
-    Route(
-        "GET",
         "/api/v1/audit/log",
         {"administrator"},
         lambda w: ("/api/v1/audit/log?limit=5", None),
@@ -260,12 +223,6 @@ ROUTES = [
         "/api/v1/caught-mail",
         {"administrator"},
         lambda w: ("/api/v1/caught-mail?limit=5", None),
-    ),
-    Route(
-        "GET",
-        "/api/v1/patients/{patient_id}/access-log",
-        CARE_TEAM | OWN_LEADERS | {"administrator"},
-        lambda w: (f"/api/v1/patients/{w.patient_id}/access-log", None),
     ),
     Route("GET", "/api/v1/units", EVERYONE, lambda w: ("/api/v1/units?limit=5", None)),
     Route(
@@ -320,20 +277,6 @@ ROUTES = [
         "/api/v1/people/{person_id}",
         {"administrator"},
         lambda w: (f"/api/v1/people/{w.own.identity.outsider}", {"email": "ola@test.no"}),
-    ),
-    Route(
-        "GET",
-        "/fhir/r4/Task",
-        EVERYONE,
-        lambda w: ("/fhir/r4/Task?_count=500", None),
-        sees=CARE_TEAM | OWN_LEADERS,
-        seen=lambda w, body: w.task_id in {e["resource"]["id"] for e in body.get("entry", [])},
-    ),
-    Route(
-        "GET",
-        "/fhir/r4/Task/{task_id}",
-        CARE_TEAM | OWN_LEADERS,
-        lambda w: (f"/fhir/r4/Task/{w.task_id}", None),
     ),
     Route(
         "POST",
@@ -488,14 +431,6 @@ ROUTES = [
     ),
     Route(
         "GET",
-        "/api/v1/notifications",
-        EVERYONE,
-        lambda w: ("/api/v1/notifications", None),
-        sees={"contact_own"},
-        seen=lambda w, body: w.notification_id in {n["id"] for n in body},
-    ),
-    Route(
-        "GET",
         "/api/v1/notifications/failures",
         {"administrator"},
         lambda w: ("/api/v1/notifications/failures?limit=5", None),
@@ -548,15 +483,10 @@ ROUTES = [
         writes=True,
         fresh=lambda http, db, w: _start_lar_change(http, db, w),
     ),
-    Route(
-        "GET",
-        "/api/v1/portfolio-transfers/{transfer_id}",
-        CARE_TEAM | OWN_LEADERS,
-        lambda w: (f"/api/v1/portfolio-transfers/{w.transfer_id}", None),
-    ),
 ]
-# Every route is in the table now; a route tested only elsewhere would be listed here.
-COVERED_ELSEWHERE: set[str] = set()
+# Read routes of patient data: the generated matrix; the emergency follow-up (a leader's
+# command on a grant): tests/api/test_emergency_access.py.
+COVERED_ELSEWHERE: set[str] = READ_ROUTES | {"POST /api/v1/emergency-access/{grant_id}/follow-up"}
 PUBLIC = {"GET /healthz", "GET /readyz"}
 
 
@@ -763,71 +693,6 @@ async def test_every_route_needs_a_token(app_client: httpx.AsyncClient) -> None:
         method, path = route.split(" ", 1)
         assert (await app_client.request(method, path)).status_code == 200
     assert (await app_client.get("/metrics")).status_code == 200
-
-
-async def _nav_task(db: Database, world: World, transition_id: str) -> str:
-    """A task for the NAV office on the transition, as a NAV handover step would hold it."""
-    now = datetime.now(UTC)
-    task_id = str(uuid.uuid4())
-    async with db.transaction() as session:
-        transition = await session.get(Transition, transition_id)
-        assert transition is not None
-        session.add(
-            TaskRow(
-                id=task_id,
-                transition_id=transition_id,
-                workflow_id=transition.workflow_id,
-                kind="nav",
-                owner_unit_id=world.own.nav,
-                status="requested",
-                created_at=now,
-                due_at=now + timedelta(days=2),
-                escalation_level=0,
-                policy_id="test",
-                policy_version=1,
-                bounce_count=0,
-                revision=10**6,  # newer than anything the workflow writes
-                updated_at=now,
-            )
-        )
-    return task_id
-
-
-@pytest.mark.parametrize("consented", [False, True])
-async def test_nav_sees_health_details_only_with_consent(
-    consented: bool, world: World, app_client: httpx.AsyncClient, db: Database
-) -> None:
-    body = world.own.discharge_body(consents={"share_with_nav": consented})
-    started = await app_client.post(
-        "/api/v1/discharges", json=body, headers=world.headers("coordinator_own")
-    )
-    assert started.status_code == 201, started.text
-    transition_id = started.json()["id"]
-    await eventually(
-        lambda: _transition_exists(db, transition_id), what="the transition in the read model"
-    )
-    task_id = await _nav_task(db, world, transition_id)
-    nav = world.headers("nav_contact_own")
-
-    inbox = (await app_client.get("/api/v1/tasks", headers=nav)).json()
-    [item] = [i for i in inbox if i["task"]["id"] == task_id]
-    detail = (await app_client.get(f"/api/v1/transitions/{transition_id}", headers=nav)).json()
-    if consented:
-        assert item["what_matters"] == body["what_matters"]
-        assert detail["what_matters"] == body["what_matters"]
-    else:
-        assert item["what_matters"] is None
-        assert detail["what_matters"] is None
-        assert all(event["detail"] == {} for event in detail["timeline"])
-    # Health personnel in the municipality see it regardless.
-    contact = world.headers("contact_own")
-    full = (await app_client.get(f"/api/v1/transitions/{transition_id}", headers=contact)).json()
-    assert full["what_matters"] == body["what_matters"]
-
-
-async def _transition_exists(db: Database, transition_id: str) -> bool:
-    async with db.transaction() as session:
-        return await session.get(Transition, transition_id) is not None
 
 
 async def test_a_leader_pages_and_filters_their_municipalitys_transitions(

@@ -134,7 +134,7 @@ async def test_same_authorization_as_the_api(
     outsider = directory.headers(directory.identity.outsider)
     read = await app_client.get(f"/fhir/r4/Task/{started['tasks'][0]['id']}", headers=outsider)
     assert read.status_code == 403
-    assert "not involved" in read.json()["detail"]
+    assert "no relation" in read.json()["detail"]
     search = await app_client.get(f"/fhir/r4/Task?owner={directory.intake}", headers=outsider)
     assert search.status_code == 200
     assert search.json()["total"] == 0

@@ -54,7 +54,8 @@ async def test_second_bounce_escalates_to_the_leaders_of_the_units_involved(
 ) -> None:
     housing_contact = await directory.add_person("bolig", ["municipal_contact"], directory.housing)
     nav_contact = await directory.add_person("nav", ["municipal_contact"], directory.nav)
-    # The housing office may pass the handover on to NAV only with the patient's NAV consent.
+    # The housing step bounces via NAV: the patient consented to both (without NAV's consent
+    # the NAV office may neither read nor act on the step it is handed: domain.access).
     body = directory.discharge_body(
         needs={"housing": True},
         consents={"share_with_housing_office": True, "share_with_nav": True},

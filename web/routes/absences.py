@@ -10,10 +10,10 @@ from fastapi.responses import RedirectResponse, Response
 
 from api.absences import service as absences
 from api.absences.schemas import AbsenceCreate
-from api.auth.policy import Scope
+from api.auth.access import Scope
 from api.deps import SessionDep
+from api.directory import lookup
 from api.errors import Problem
-from web import queries
 from web.formatting import OSLO, parse_date
 from web.identity import CsrfChecked, WebScope, mark_web
 from web.rendering import render
@@ -32,8 +32,8 @@ async def _page(
     people = [a.person_id for a in listed] + [a.substitute_id for a in listed]
     context = {
         "absences": listed,
-        "names": await queries.person_names(session, people),
-        "colleagues": await queries.colleagues(session, scope.actor),
+        "names": await lookup.person_names(session, people),
+        "colleagues": await absences.colleagues(session, scope.actor),
         "values": values,
         "errors": errors,
         "message": message,

@@ -9,18 +9,19 @@ from pydantic import BaseModel, ValidationError
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
-from api.auth.policy import Scope
+from api.auth.access import Scope
+from api.auth.policy import Forbidden
 from api.deps import SessionDep, TemporalDep
+from api.directory import lookup
 from api.errors import Problem
-from api.tasks import checks
+from api.tasks import checks, choices
 from api.tasks import service as tasks
 from api.transitions import service as transitions
-from domain.actors import Actor
 from domain.commands import AcceptTask, AcknowledgeTask, CompleteTask, RejectTask
 from domain.lar import AnswerConsultation
-from store import inbox as store_inbox
-from web import queries
-from web.identity import CsrfChecked, WebActor, WebScope, mark_web
+from web.access_view import Refused
+from web.formatting import NEED_LABELS
+from web.identity import CsrfChecked, WebScope, mark_web
 from web.rendering import render
 
 router = APIRouter(dependencies=[Depends(mark_web)], include_in_schema=False)
@@ -41,50 +42,55 @@ DONE = {
 }
 
 
-async def _inbox_context(actor: Actor, session: SessionDep) -> dict[str, object]:
-    items = await tasks.inbox(session, actor, open_only=True)
-    units = await queries.unit_names(session, [i.task.owner_unit_id for i in items])
-    units |= await queries.unit_names(session, [i.origin_unit_id for i in items])
+async def _inbox_context(scope: Scope, session: SessionDep) -> dict[str, object]:
+    items = await tasks.inbox(session, scope, open_only=True)
+    units = await lookup.unit_names(
+        session, [i.task.owner_unit_id for i in items] + [i.origin_unit_id for i in items]
+    )
     return {"items": items, "units": units}
 
 
 @router.get("/innboks")
-async def inbox(request: Request, actor: WebActor, session: SessionDep) -> Response:
-    context = await _inbox_context(actor, session)
-    context["version"] = await queries.inbox_fingerprint(session, actor.unit_ids)
+async def inbox(
+    request: Request, scope: WebScope, session: SessionDep, utfort: str = ""
+) -> Response:
+    context = await _inbox_context(scope, session)
+    context["message"] = DONE.get(utfort, "")
+    context["version"] = await tasks.inbox_version(session, scope)
     return render(request, "contact/inbox.html", {**context, "poll_seconds": POLL_SECONDS})
 
 
 @router.get("/innboks/versjon")
-async def inbox_version(actor: WebActor, session: SessionDep) -> dict[str, str]:
+async def inbox_version(scope: WebScope, session: SessionDep) -> dict[str, str]:
     """A fingerprint of the inbox without patient data: the page polls this cheaply and
     fetches (and audit-logs) the rows only when it changes."""
-    return {"version": await queries.inbox_fingerprint(session, actor.unit_ids)}
+    return {"version": await tasks.inbox_version(session, scope)}
 
 
 @router.get("/innboks/rader")
-async def inbox_rows(request: Request, actor: WebActor, session: SessionDep) -> Response:
+async def inbox_rows(request: Request, scope: WebScope, session: SessionDep) -> Response:
     """The inbox's rows alone, for the page's own polling script."""
-    return render(request, "contact/_rows.html", await _inbox_context(actor, session))
+    return render(request, "contact/_rows.html", await _inbox_context(scope, session))
 
 
-async def _task_context(scope: Scope, session: SessionDep, task_id: str) -> dict[str, object]:
+async def _task_context(
+    request: Request, scope: Scope, session: SessionDep, task_id: str
+) -> dict[str, object]:
+    """The step and its transition as the access model shows them to the caller."""
+    request.state.refused = Refused("task")
     row = await tasks.task_for_command(session, scope.actor, task_id)
     detail = await transitions.transition_detail(session, scope, row.transition_id)
-    task = next(t for t in detail.tasks if t.id == task_id)
-    patient_name = await queries.patient_name_of(session, row.transition_id)
-    transition = await store_inbox.get_transition(session, row.transition_id)
+    task = next((t for t in detail.tasks if t.id == task_id), None)
+    if task is None:  # the model shows the transition but not this step
+        raise Forbidden("the access model does not show you this step")
+    request.state.refused = None
     return {
         "task": task,
         "t": detail,
-        "details": transition.details if transition else {},
-        "patient_name": patient_name or "",
-        "units": await queries.unit_names(session, [detail.origin_unit_id, task.owner_unit_id]),
-        "forward_units": await queries.forward_units(
-            session, task.kind, task.owner_unit_id, transition
-        )
-        if transition
-        else [],
+        "patient_name": detail.patient_name or "",
+        "needs": [NEED_LABELS.get(k, k) for k, v in (detail.needs or {}).items() if v],
+        "units": await lookup.unit_names(session, [detail.origin_unit_id, task.owner_unit_id]),
+        "forward_units": await choices.forward_choices(session, row),
         "errors": {},
         "error": "",
         "message": "",
@@ -95,7 +101,7 @@ async def _task_context(scope: Scope, session: SessionDep, task_id: str) -> dict
 async def task_page(
     request: Request, task_id: str, scope: WebScope, session: SessionDep, utfort: str = ""
 ) -> Response:
-    context = await _task_context(scope, session, task_id)
+    context = await _task_context(request, scope, session, task_id)
     context["message"] = DONE.get(utfort, "")
     return render(request, "contact/task.html", context)
 
@@ -120,6 +126,9 @@ async def _run(
         cause = error.cause
         reason = cause.message if isinstance(cause, ApplicationError) else str(error)
         return await _refused(request, scope, session, task_id, {}, reason)
+    if update == "reject":
+        # Rejecting hands the step on: the unit no longer reads the transition (domain.access).
+        return RedirectResponse(f"/innboks?utfort={done}", status_code=303)
     return RedirectResponse(f"/oppgaver/{task_id}?utfort={done}", status_code=303)
 
 
@@ -132,7 +141,7 @@ async def _refused(
     request: Request, scope: Scope, session: SessionDep, task_id: str,
     errors: dict[str, str], reason: str = "",
 ) -> Response:  # fmt: skip
-    context = await _task_context(scope, session, task_id)
+    context = await _task_context(request, scope, session, task_id)
     context["errors"] = errors
     context["error"] = reason
     status = 422 if errors else 409

@@ -11,22 +11,22 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
 from api.deps import SessionDep, SettingsDep, TemporalDep
+from api.directory import lookup
 from api.discharges import service as discharges
 from api.errors import Problem
 from api.lar_changes import service as lar_changes
-from web import discharge_form, lar_form, queries
-from web.identity import CsrfChecked, WebActor, mark_web
+from api.transitions import own
+from web import discharge_form, lar_form
+from web.identity import CsrfChecked, WebActor, WebScope, mark_web
 from web.rendering import render
 
 router = APIRouter(dependencies=[Depends(mark_web)], include_in_schema=False)
 
 
 @router.get("/koordinator")
-async def own_transitions(request: Request, actor: WebActor, session: SessionDep) -> Response:
-    rows = await queries.own_transitions(session, actor)
-    units = await queries.unit_names(
-        session, [t.owner_unit_id for _, _, tasks in rows for t in tasks]
-    )
+async def own_transitions(request: Request, scope: WebScope, session: SessionDep) -> Response:
+    rows = await own.own_transitions(session, scope)
+    units = await lookup.unit_names(session, [t.owner_unit_id for r in rows for t in r.tasks])
     return render(request, "coordinator/list.html", {"rows": rows, "units": units})
 
 
@@ -36,8 +36,8 @@ async def _form_context(
     return {
         "values": values,
         "errors": errors,
-        "municipalities": await queries.municipalities(session),
-        "origin_units": await queries.origin_units(session, actor),
+        "municipalities": await lookup.municipalities(session),
+        "origin_units": await lookup.origin_units(session, actor),
         "needs": discharge_form.NEEDS,
         "consents": discharge_form.CONSENTS,
         "today": discharges.today_in_norway().isoformat(),
@@ -130,9 +130,9 @@ async def _lar_context(
     return {
         "values": values,
         "errors": errors,
-        "municipalities": await queries.municipalities(session),
-        "origin_units": await queries.origin_units(session, actor),
-        "dispensing_units": await queries.municipal_units(session),
+        "municipalities": await lookup.municipalities(session),
+        "origin_units": await lookup.origin_units(session, actor),
+        "dispensing_units": await lookup.municipal_units(session),
         "today": discharges.today_in_norway().isoformat(),
     }
 

@@ -9,14 +9,12 @@ from typing import Annotated
 import httpx
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy import or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.auth import people
 from api.deps import SessionDep, SettingsDep
+from api.directory import lookup
 from api.errors import Problem
 from foundation.settings import Settings
-from store import directory, directory_admin
-from store.tables import Membership, Person, Unit
 from web import oidc, sessions
 from web.errors import error_page
 from web.identity import CsrfChecked, SignInRequired, mark_web, web_actor
@@ -33,7 +31,6 @@ ROLE_LABELS = {
     "leader": "Leder",
     "administrator": "Systemforvalter",
 }
-MAX_LISTED = 200
 
 
 def start_page_for(roles: frozenset[str]) -> str:
@@ -55,23 +52,6 @@ def safe_next(target: str | None) -> str | None:
     return None
 
 
-async def directory_users(session: AsyncSession, query: str) -> list[tuple[Person, list[str]]]:
-    statement = select(Person).order_by(Person.name, Person.id).limit(MAX_LISTED)
-    if query:
-        pattern = f"%{query}%"
-        statement = statement.where(or_(Person.name.ilike(pattern), Person.id.ilike(pattern)))
-    people = list(await session.scalars(statement))
-    units = await session.execute(
-        select(Membership.person_id, Unit.name)
-        .join(Unit, Unit.id == Membership.unit_id)
-        .where(Membership.person_id.in_([p.id for p in people]))
-    )
-    names: dict[str, list[str]] = {}
-    for person_id, unit_name in units:
-        names.setdefault(person_id, []).append(unit_name)
-    return [(p, sorted(names.get(p.id, []))) for p in people]
-
-
 @router.get("/")
 async def home(request: Request, session: SessionDep) -> Response:
     try:
@@ -88,7 +68,7 @@ async def sign_in_page(
     if settings.oidc_issuer:
         context = {"issuer": settings.oidc_issuer, "neste": safe_next(neste) or ""}
         return render(request, "signin_oidc.html", context)
-    users = await directory_users(session, q.strip())
+    users = await lookup.sign_in_list(session, q.strip())
     return render(
         request,
         "signin.html",
@@ -106,7 +86,7 @@ async def sign_in(
 ) -> Response:
     if settings.oidc_issuer:
         return error_page(request, 403, "Innlogging skjer hos identitetsleverandøren.")
-    person = await session.get(Person, person_id)
+    person = await people.person(session, person_id)
     if person is None:
         return error_page(request, 404, f"Fant ingen bruker {person_id} i katalogen.")
     target = safe_next(neste) or start_page_for(frozenset(person.roles))
@@ -162,10 +142,7 @@ async def oidc_callback(
     except (oidc.SignInFailed, httpx.HTTPError) as failure:
         log.warning("OIDC sign-in refused: %s", failure)
         return error_page(request, 401, "Innloggingen kunne ikke bekreftes. Prøv igjen.")
-    person = await directory.get_person(session, str(claims["sub"]))
-    hpr = oidc.hpr_number_of(claims)
-    if person is None and hpr:
-        person = await directory_admin.person_by_hpr(session, hpr)
+    person = await people.person_signing_in(session, str(claims["sub"]), oidc.hpr_number_of(claims))
     if person is None:
         return error_page(request, 403, "Du er ikke registrert som bruker av overgang.")
     response = RedirectResponse(pending.next_path, status_code=303)
