@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.access import Reader, Step, TransitionFacts, UnitFacts
 from domain.actors import Role
+from domain.delegation import units_stood_in_for
 from domain.discharge import Consents
 from domain.tasks import TaskStatus
 from store import emergency
@@ -30,16 +31,18 @@ DEFAULT_CONSENTS: Mapping[str, bool] = Consents().model_dump()
 
 
 def _facts_of_reader(person_id: str, at: datetime) -> Any:
-    """One UNION query: (what, id) rows for memberships, substitutions, led units and
-    municipalities."""
+    """One UNION query: (what, id, absent person) rows for memberships, the units of the
+    people the reader stands in for now, led units and municipalities."""
     running = (AbsenceRow.starts_at <= at, AbsenceRow.ends_at > at)
     return union_all(
-        select(literal("member"), Membership.unit_id).where(Membership.person_id == person_id),
-        select(literal("standing_in"), Membership.unit_id)
+        select(literal("member"), Membership.unit_id, literal("")).where(
+            Membership.person_id == person_id
+        ),
+        select(literal("standing_in"), Membership.unit_id, Membership.person_id)
         .join(AbsenceRow, AbsenceRow.person_id == Membership.person_id)
         .where(AbsenceRow.substitute_id == person_id, *running),
-        select(literal("leads_unit"), Unit.id).where(Unit.leader_id == person_id),
-        select(literal("leads_municipality"), Municipality.number).where(
+        select(literal("leads_unit"), Unit.id, literal("")).where(Unit.leader_id == person_id),
+        select(literal("leads_municipality"), Municipality.number, literal("")).where(
             Municipality.leader_id == person_id
         ),
     )
@@ -55,14 +58,21 @@ async def reader(
 ) -> Reader:
     """The person as the model sees them at `at` (substitutions and grants live then)."""
     found: dict[str, set[str]] = {}
-    for what, value in await session.execute(_facts_of_reader(person_id, at)):
+    absent: dict[str, set[str]] = {}
+    for what, value, absent_person in await session.execute(_facts_of_reader(person_id, at)):
         found.setdefault(what, set()).add(value)
+        if what == "standing_in":
+            absent.setdefault(absent_person, set()).add(value)
     grants = await emergency.live_reasons(session, person_id, at)
+    member_of = frozenset(found.get("member", ()))
     return Reader(
         person_id=person_id,
         roles=frozenset(roles),
-        member_of=frozenset(found.get("member", ())),
-        standing_in_for=frozenset(found.get("standing_in", ())),
+        member_of=member_of,
+        # Only where the substitute may stand in (an old or outgrown absence gives nothing).
+        standing_in_for=units_stood_in_for(
+            member_of, {person: frozenset(units) for person, units in absent.items()}
+        ),
         leads_units=frozenset(found.get("leads_unit", ())),
         leads_municipalities=frozenset(found.get("leads_municipality", ())),
         emergency_grants=frozenset(grants),

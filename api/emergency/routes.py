@@ -5,8 +5,9 @@ from fastapi import APIRouter
 from api.deps import ScopeDep, SessionDep, SettingsDep
 from api.emergency import service
 from api.emergency.schemas import EmergencyAccessCreate, EmergencyGrantPublic, FollowUpBody
+from api.idempotency import IdempotentRoute
 
-router = APIRouter(tags=["emergency-access"])
+router = APIRouter(tags=["emergency-access"], route_class=IdempotentRoute)
 
 
 @router.post(

@@ -33,6 +33,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 from sqlalchemy import delete, select
+from temporalio.client import Client
 
 from domain.access import (
     Part,
@@ -45,7 +46,8 @@ from domain.access import (
     parts,
     relations,
 )
-from domain.actors import Role
+from domain.actors import Actor, Role
+from domain.commands import RejectTask
 from foundation.settings import Settings
 from store.database import Database
 from store.emergency import EmergencyGrantRow
@@ -381,18 +383,28 @@ async def test_objects_made_by_one_persona_are_never_served_where_the_model_says
 
 
 async def test_an_office_handed_a_step_without_the_patients_consent_cannot_act_on_it(
-    app_client: httpx.AsyncClient, directory: DirectoryFactory, db: Database
+    app_client: httpx.AsyncClient, directory: DirectoryFactory, db: Database, temporal: Client
 ) -> None:
     """What the machine found on the first version: an intake forwarded to the NAV office of
     a patient who gave NAV no consent was accepted by NAV (200) though the model gives NAV no
-    relation; commands now need the model to show the actor the step."""
+    relation. The API now refuses such a forward (422, domain.delegation); a step that reaches
+    NAV another way (here: the workflow's own Update, as an older forward did) still gives NAV
+    no command, because commands need the model to show the actor the step."""
     nav = await directory.add_person("nav", ["municipal_contact"], directory.nav)
     started = await start_discharge(app_client, directory)
     intake = started["tasks"][0]["id"]
     body = {"reason": "Gjelder økonomi", "forward_to_unit_id": directory.nav}
     contact = directory.headers(directory.identity.contact)
     forwarded = await app_client.post(f"/api/v1/tasks/{intake}/reject", json=body, headers=contact)
-    assert forwarded.status_code == 200, forwarded.text
+    assert forwarded.status_code == 422, forwarded.text
+    assert "forward_to_unit_id" in forwarded.text
+    actor = Actor(
+        person_id=directory.identity.contact,
+        roles=frozenset({Role.MUNICIPAL_CONTACT}),
+        unit_ids=frozenset({directory.intake}),
+    )
+    command = RejectTask(task_id=intake, actor=actor, **body)
+    await temporal.get_workflow_handle(started["workflow_id"]).execute_update("reject", command)
 
     async def nav_step() -> str | None:
         _, _, steps = await _facts(db, started["id"])

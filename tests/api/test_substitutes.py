@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 
+from api.absences import service as absences_service
 from domain.actors import Actor
 from foundation.settings import Settings
 from store import absences
@@ -16,7 +17,6 @@ from store import directory as store_directory
 from store.absences import AbsenceRow
 from store.database import Database
 from store.tables import Membership
-from web import queries
 
 from factories import DirectoryFactory, start_discharge
 
@@ -176,7 +176,7 @@ async def test_the_absences_page_offers_only_eligible_substitutes(
         assert acting == {directory.other_unit, directory.intake}
         actor = Actor(person_id=who.outsider, unit_ids=frozenset(acting))
         # ...but their own substitute must be a colleague of home care, not of the intake.
-        offered = {p.id for p in await queries.colleagues(session, actor)}
+        offered = {p.id for p in await absences_service.colleagues(session, actor)}
         assert offered == {who.contact}
         leader = Actor(person_id=who.municipal_leader)
-        assert await queries.colleagues(session, leader) == []
+        assert await absences_service.colleagues(session, leader) == []

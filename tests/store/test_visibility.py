@@ -64,6 +64,7 @@ def _transition(
         kind="handover" if parent else "discharge",
         workflow_id=f"visibility-{transition_id}",
         patient_id=patient,
+        patient_name="Test Testesen",
         municipality_number=rng.choice(numbers),
         origin_unit_id=rng.choice(units).id,
         started_by="test",
