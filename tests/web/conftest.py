@@ -4,23 +4,19 @@ driven by Playwright. No browser is downloaded: Playwright is pointed at /usr/bi
 
 from __future__ import annotations
 
-import asyncio
 import os
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
-import uvicorn
 from playwright.async_api import Browser, BrowserContext, async_playwright
-from starlette.types import ASGIApp
 from temporalio.client import Client
 from temporalio.worker import Worker
 
 from foundation.settings import Settings
-from overgang.app import attach, create_app
-from overgang.embedded import free_port
 from store.database import Database
+
+from web_server import serving, web_app
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_PRESENT = CHROMIUM.exists()
@@ -34,33 +30,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--lang=nb-NO",  # Norwegian date fields (dd.mm.åååå), as our users have them
 ]
-
-
-@asynccontextmanager
-async def serving(app: ASGIApp) -> AsyncIterator[str]:
-    """Serve an ASGI app with uvicorn on a free port in this event loop; yields its base URL."""
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]  # pytest's
-    task = asyncio.create_task(server.serve())
-    for _ in range(200):
-        if server.started or task.done():
-            break
-        await asyncio.sleep(0.05)
-    assert server.started, "the web server did not start"
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
-
-
-def web_app(settings: Settings, db: Database, temporal: Client) -> ASGIApp:
-    app = create_app(settings, database_url=db.url)
-    attach(app, db, temporal)
-    return app
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 
-from conftest import serving, web_app
 from oidc_issuer import TestIssuer, issuer_app
 from playwright.async_api import Browser, expect
 from pydantic import SecretStr
@@ -15,6 +14,7 @@ from foundation.settings import Settings
 from store.database import Database
 
 from factories import DirectoryFactory
+from web_server import serving, web_app
 
 
 async def test_sign_in_with_the_configured_issuer(
