@@ -9,7 +9,6 @@ from pydantic import BaseModel, Field, StringConstraints
 
 from store.emergency import EmergencyGrantRow
 
-
 # Stripped before the length check: a reason of only spaces states nothing, so it is missing.
 StatedReason = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)
