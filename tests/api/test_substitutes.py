@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 
+from api.absences import service as absences_service
 from domain.actors import Actor
 from foundation.settings import Settings
 from store import absences
@@ -16,7 +17,6 @@ from store import directory as store_directory
 from store.absences import AbsenceRow
 from store.database import Database
 from store.tables import Membership
-from web import queries
 
 from factories import DirectoryFactory, start_discharge
 
@@ -176,7 +176,33 @@ async def test_the_absences_page_offers_only_eligible_substitutes(
         assert acting == {directory.other_unit, directory.intake}
         actor = Actor(person_id=who.outsider, unit_ids=frozenset(acting))
         # ...but their own substitute must be a colleague of home care, not of the intake.
-        offered = {p.id for p in await queries.colleagues(session, actor)}
+        offered = {p.id for p in await absences_service.colleagues(session, actor)}
         assert offered == {who.contact}
         leader = Actor(person_id=who.municipal_leader)
-        assert await queries.colleagues(session, leader) == []
+        assert await absences_service.colleagues(session, leader) == []
+
+
+async def test_a_colleague_of_two_municipalities_passes_on_neither_the_other_town_nor_nav(
+    app_client: httpx.AsyncClient, directory: DirectoryFactory, db: Database, settings: Settings
+) -> None:
+    """Someone working for Halden's and Bærum's (and NAV's) units is away; Halden's backup
+    stands in: for Halden's health unit only, never reading Bærum's patients or NAV's steps."""
+    who = directory.identity
+    other = DirectoryFactory(db, settings)
+    await other.create()
+    both = await directory.add_person("to-kommuner", ["municipal_contact"], directory.intake)
+    async with db.transaction() as session:
+        session.add(Membership(person_id=both, unit_id=other.intake))
+        session.add(Membership(person_id=both, unit_id=directory.nav))
+    absence = await app_client.post(
+        "/api/v1/absences", json=_period(substitute_id=who.backup), headers=directory.headers(both)
+    )
+    assert absence.status_code == 201, absence.text
+    elsewhere = await start_discharge(app_client, other)
+    substitute = directory.headers(who.backup)
+    read = await app_client.get(f"/api/v1/transitions/{elsewhere['id']}", headers=substitute)
+    assert read.status_code == 403, read.text
+    assert elsewhere["tasks"][0]["id"] not in await _inbox_task_ids(app_client, substitute)
+    async with db.transaction() as session:
+        acting = await store_directory.acting_unit_ids(session, who.backup)
+    assert acting == {directory.intake}
