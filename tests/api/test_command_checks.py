@@ -7,10 +7,10 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from api.tasks.choices import forward_choices
 from foundation.settings import Settings
 from store.database import Database
-from store.tables import TaskRow, Transition
-from web import queries
+from store.tables import TaskRow
 
 from factories import DirectoryFactory, start_discharge
 from polling import eventually
@@ -164,11 +164,7 @@ async def test_the_forward_choices_are_the_allowed_targets(
     started = await start_discharge(app_client, directory)
     async with db.transaction() as session:
         [intake] = await _tasks(db, started["id"])
-        transition = await session.get(Transition, started["id"])
-        assert transition is not None
-        offered = await queries.forward_units(
-            session, intake.kind, intake.owner_unit_id, transition
-        )
+        offered = await forward_choices(session, intake)
     ids = {u.id for u in offered}
     assert directory.other_unit in ids
     assert marker.intake in ids  # another municipality's receiving unit

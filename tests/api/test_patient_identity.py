@@ -18,7 +18,6 @@ from overgang.embedded import EmbeddedPostgres
 from store.database import Database
 from store.migrate import upgrade_async
 from store.tables import Transition
-from web import queries
 
 from factories import DirectoryFactory, make_fodselsnummer
 from polling import eventually
@@ -77,9 +76,13 @@ async def test_a_second_discharge_with_another_name_renames_nothing(
         )
         names = {row.id: row.patient_name for row in rows}
         assert names == {first.json()["id"]: "Kari Hansen", second.json()["id"]: "Kari Olsen"}
-        # The pages read the name from the transition too.
-        assert await queries.patient_name_of(session, first.json()["id"]) == "Kari Hansen"
-        assert await queries.patient_name_of(session, second.json()["id"]) == "Kari Olsen"
+    # The pages read the name through the transition's detail (api.transitions.detail).
+    for town, started, name in ((baerum, first, "Kari Hansen"), (directory, second, "Kari Olsen")):
+        detail = await app_client.get(
+            f"/api/v1/transitions/{started.json()['id']}",
+            headers=town.headers(town.identity.coordinator),
+        )
+        assert detail.json()["patient_name"] == name
     assert first.json()["warnings"] == []
 
 
