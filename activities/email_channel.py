@@ -39,7 +39,8 @@ REASON_NO = {
 
 
 def task_link(settings: Settings, task_id: str) -> str:
-    return f"{settings.api_base_url}/tasks/{task_id}"
+    """The task's page (web: /oppgaver/{id}), where the signed-in reader sees what they may."""
+    return f"{settings.api_base_url}/oppgaver/{task_id}"
 
 
 def compose(settings: Settings, request: NotificationRequest, to: str) -> EmailMessage:

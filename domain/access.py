@@ -24,9 +24,11 @@ directory or of the transition, never from where a unit happens to be located:
 
 A child handover inherits care, oversight and emergency (not consent) from its parent
 discharge: whoever cares for the discharge follows its housing and NAV handovers. A substitute
-acts for the units of the person they stand in for (``Reader.acting_units`` includes them), so
-they never read more than that person, or they themselves, could. Administrators manage the
-directory and read the audit log; they stand in no relation to any patient.
+acts for those units of the person they stand in for that belong to a service and municipality
+the substitute already works in (domain.delegation.units_stood_in_for; ``Reader.acting_units``
+includes them), so they never read more than that person could, nor cross a border.
+Administrators manage the directory and read the audit log; they stand in no relation to any
+patient.
 
 What a reader gets is the union of the :class:`Part` sets of their relations (``parts``).
 """

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from domain.access import CONSENT_FOR_SECTOR, Sector, UnitFacts, may_stand_in
+from domain.access import CONSENT_FOR_SECTOR, Sector, UnitFacts, Units, may_stand_in
 from domain.tasks import TaskKind
 
 # Steps that hand non-clinical work (needs, dates, contacts) to a municipal office; every
@@ -59,15 +59,34 @@ def eligible_substitutes(
 
 
 def units_stood_in_for(
-    substitute_member_of: frozenset[str], absent_members_of: Mapping[str, frozenset[str]]
+    substitute_member_of: frozenset[str],
+    absent_members_of: Mapping[str, frozenset[str]],
+    units: Units,
 ) -> frozenset[str]:
     """The units a substitute acts for through running absences (absent person -> units):
-    only where the substitute is eligible, so an old or outgrown absence gives nothing."""
+    only where the substitute is eligible, so an old or outgrown absence gives nothing, and
+    only units of a service and municipality the substitute already works in. Someone who
+    works for two municipalities, or for NAV too, passes neither on to a colleague."""
+    home = _services(substitute_member_of, units)
     gained: set[str] = set()
     for member_of in absent_members_of.values():
         if substitute_refusal(member_of, substitute_member_of) is None:
-            gained |= member_of
+            gained |= {u for u in member_of if _service(u, units) in home}
     return frozenset(gained)
+
+
+Service = tuple[str | None, Sector]  # (municipality, sector)
+
+
+def _service(unit_id: str, units: Units) -> Service | None:
+    """An unknown unit, or one of no known kind, is no service (deny by default)."""
+    found = units.get(unit_id)
+    sector = found.sector if found else None
+    return (found.municipality_number, sector) if found and sector else None
+
+
+def _services(unit_ids: Iterable[str], units: Units) -> set[Service | None]:
+    return {_service(u, units) for u in unit_ids} - {None}
 
 
 # --- assignment ----------------------------------------------------------------------------

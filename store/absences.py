@@ -16,8 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.types import DateTime
 
-from domain.delegation import substitute_refusal
-from store.tables import Base, Membership
+from domain.access import UnitFacts
+from domain.delegation import substitute_refusal, units_stood_in_for
+from store.tables import Base, Membership, Unit
 
 
 class AbsenceRow(Base):
@@ -80,6 +81,23 @@ async def memberships_of(session: AsyncSession, person_ids: set[str]) -> dict[st
     for person_id, unit_id in rows:
         found.setdefault(person_id, set()).add(unit_id)
     return {person_id: frozenset(units) for person_id, units in found.items()}
+
+
+async def acting_units(session: AsyncSession, person_id: str, at: datetime) -> frozenset[str]:
+    """The units a person acts for at `at`: their own, and those they may stand in for
+    (domain.delegation.units_stood_in_for): the one source for the access model and commands."""
+    absent = await stood_in_for(session, person_id, at)
+    members = await memberships_of(session, {person_id, *absent})
+    own = members.pop(person_id, frozenset())
+    if not members:
+        return own
+    involved = set(own).union(*members.values())
+    rows = await session.scalars(select(Unit).where(Unit.id.in_(sorted(involved))))
+    units = {
+        r.id: UnitFacts(id=r.id, kind=r.kind, municipality_number=r.municipality_number)
+        for r in rows
+    }
+    return own | units_stood_in_for(own, members, units)
 
 
 async def add(session: AsyncSession, **values: object) -> AbsenceRow:

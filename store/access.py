@@ -2,8 +2,9 @@
 reader is at a moment, and what a transition is (origin, receiving municipality, steps,
 consents, parent), with the units involved.
 
-Two queries make a Reader; three make the facts of any batch of transitions (their parents,
-the steps of both, and every unit involved).
+A few queries make a Reader (substitutions through store.absences.acting_units); three make
+the facts of any batch of transitions (their parents, the steps of both, and every unit
+involved).
 """
 
 from __future__ import annotations
@@ -18,11 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.access import Reader, Step, TransitionFacts, UnitFacts
 from domain.actors import Role
-from domain.delegation import units_stood_in_for
 from domain.discharge import Consents
 from domain.tasks import TaskStatus
-from store import emergency
-from store.absences import AbsenceRow
+from store import absences, emergency
 from store.tables import Membership, Municipality, Person, TaskRow, Transition, Unit
 
 # Consents a transition without any recorded (a LAR change, a portfolio handover) stands
@@ -30,19 +29,12 @@ from store.tables import Membership, Municipality, Person, TaskRow, Transition, 
 DEFAULT_CONSENTS: Mapping[str, bool] = Consents().model_dump()
 
 
-def _facts_of_reader(person_id: str, at: datetime) -> Any:
-    """One UNION query: (what, id, absent person) rows for memberships, the units of the
-    people the reader stands in for now, led units and municipalities."""
-    running = (AbsenceRow.starts_at <= at, AbsenceRow.ends_at > at)
+def _facts_of_reader(person_id: str) -> Any:
+    """One UNION query: (what, id) rows for memberships, led units and municipalities."""
     return union_all(
-        select(literal("member"), Membership.unit_id, literal("")).where(
-            Membership.person_id == person_id
-        ),
-        select(literal("standing_in"), Membership.unit_id, Membership.person_id)
-        .join(AbsenceRow, AbsenceRow.person_id == Membership.person_id)
-        .where(AbsenceRow.substitute_id == person_id, *running),
-        select(literal("leads_unit"), Unit.id, literal("")).where(Unit.leader_id == person_id),
-        select(literal("leads_municipality"), Municipality.number, literal("")).where(
+        select(literal("member"), Membership.unit_id).where(Membership.person_id == person_id),
+        select(literal("leads_unit"), Unit.id).where(Unit.leader_id == person_id),
+        select(literal("leads_municipality"), Municipality.number).where(
             Municipality.leader_id == person_id
         ),
     )
@@ -58,21 +50,16 @@ async def reader(
 ) -> Reader:
     """The person as the model sees them at `at` (substitutions and grants live then)."""
     found: dict[str, set[str]] = {}
-    absent: dict[str, set[str]] = {}
-    for what, value, absent_person in await session.execute(_facts_of_reader(person_id, at)):
+    for what, value in await session.execute(_facts_of_reader(person_id)):
         found.setdefault(what, set()).add(value)
-        if what == "standing_in":
-            absent.setdefault(absent_person, set()).add(value)
     grants = await emergency.live_reasons(session, person_id, at)
-    member_of = frozenset(found.get("member", ()))
+    # Substitution follows its own rule (domain.delegation), not a bare join on absences.
+    acting = await absences.acting_units(session, person_id, at)
     return Reader(
         person_id=person_id,
         roles=frozenset(roles),
-        member_of=member_of,
-        # Only where the substitute may stand in (an old or outgrown absence gives nothing).
-        standing_in_for=units_stood_in_for(
-            member_of, {person: frozenset(units) for person, units in absent.items()}
-        ),
+        member_of=frozenset(found.get("member", ())),
+        standing_in_for=acting - frozenset(found.get("member", ())),
         leads_units=frozenset(found.get("leads_unit", ())),
         leads_municipalities=frozenset(found.get("leads_municipality", ())),
         emergency_grants=frozenset(grants),

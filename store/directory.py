@@ -9,7 +9,6 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.calendar import OfficeHours
-from domain.delegation import units_stood_in_for
 from domain.escalation import EscalationLevel, EscalationPolicy
 from store import absences
 from store.tables import EscalationPolicyRow, Membership, Municipality, Person, Unit
@@ -39,10 +38,7 @@ async def acting_unit_ids(
 ) -> set[str]:
     """The units a person acts for now: their own, and those of the people they stand in for
     during a running absence, where they may (domain.delegation.units_stood_in_for)."""
-    absent = await absences.stood_in_for(session, person_id, at or datetime.now(UTC))
-    members = await absences.memberships_of(session, {person_id, *absent})
-    own = members.pop(person_id, frozenset())
-    return set(own | units_stood_in_for(own, members))
+    return set(await absences.acting_units(session, person_id, at or datetime.now(UTC)))
 
 
 async def contacts_of(session: AsyncSession, unit_id: str, *, backups: bool) -> list[Person]:

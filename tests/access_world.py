@@ -16,6 +16,7 @@ from sqlalchemy import select, update
 
 from domain.access import HEALTH_SHARING_CONSENT, Reader, Step, TransitionFacts, UnitFacts
 from domain.actors import Role
+from domain.delegation import units_stood_in_for
 from foundation.settings import Settings
 from store.absences import AbsenceRow
 from store.database import Database
@@ -418,6 +419,10 @@ async def _readers(db: Database, w: World) -> dict[str, Reader]:
         members = list(await session.execute(select(Membership.person_id, Membership.unit_id)))
         led_units = list(await session.execute(select(Unit.leader_id, Unit.id)))
         led_towns = list(await session.execute(select(Municipality.leader_id, Municipality.number)))
+        units = {
+            u.id: UnitFacts(id=u.id, kind=u.kind, municipality_number=u.municipality_number)
+            for u in await session.scalars(select(Unit))
+        }
         people = {
             p.id: p
             for p in await session.scalars(
@@ -435,7 +440,11 @@ async def _readers(db: Database, w: World) -> dict[str, Reader]:
             person_id=person,
             roles=frozenset(Role(r) for r in people[person].roles),
             member_of=units_of(person),
-            standing_in_for=frozenset(u for a in standing for u in units_of(a)),
+            # The rule itself (domain.delegation): only the absent person's units of a service
+            # and municipality the substitute works in, so `dual`'s NAV office is not passed on.
+            standing_in_for=units_stood_in_for(
+                units_of(person), {a: units_of(a) for a in standing}, units
+            ),
             leads_units=frozenset(u for leader, u in led_units if leader == person),
             leads_municipalities=frozenset(n for leader, n in led_towns if leader == person),
             emergency_grants=frozenset(

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Self
+from typing import Annotated, Self
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints
 
 from store.emergency import EmergencyGrantRow
 
+# Stripped before the length check: a reason of only spaces states nothing, so it is missing.
+StatedReason = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)
+]
+
 
 class EmergencyAccessCreate(BaseModel):
-    reason: str = Field(
-        min_length=1,
-        max_length=2000,
+    reason: StatedReason = Field(
         description="Why you must read this patient's transition now (logged, followed up).",
     )
     purpose: str | None = Field(

@@ -18,6 +18,10 @@ from store import transition_search
 
 router = APIRouter(prefix="/fhir/r4", tags=["fhir"])
 FHIR_STATUSES = {status.value for status in TaskStatus}
+# The search parameters Task search applies. FHIR lets a server ignore others, but an ignored
+# `patient=` answers with every patient's tasks under a self link that claims the filter, so
+# anything else is refused, naming the parameter (like FHIR's `Prefer: handling=strict`).
+TASK_SEARCH_PARAMETERS = frozenset({"owner", "status", "_count"})
 
 
 class FhirResponse(JSONResponse):
@@ -27,6 +31,15 @@ class FhirResponse(JSONResponse):
 def _owner_id(owner: str | None) -> str | None:
     """`owner` as `Organization/<unit id>` or a bare unit id."""
     return owner.removeprefix("Organization/") if owner else None
+
+
+def _refuse_unknown_parameters(request: Request) -> None:
+    unknown = sorted(set(request.query_params) - TASK_SEARCH_PARAMETERS)
+    if unknown:
+        supported = ", ".join(sorted(TASK_SEARCH_PARAMETERS))
+        errors = [{"field": name, "message": f"not supported; use {supported}"} for name in unknown]
+        detail = f"{unknown[0]}: search parameter not supported; use {supported}"
+        raise Problem(422, "Invalid request", detail, errors=errors)
 
 
 def _statuses(status: str | None) -> list[str]:
@@ -58,6 +71,7 @@ async def search_tasks(
 ) -> FhirResponse:
     """A searchset Bundle of the Tasks the caller may see: every step of a transition they
     care for or oversee; under consent (NAV, housing), only their own units' steps."""
+    _refuse_unknown_parameters(request)
     rows = await transition_search.tasks(
         session,
         scope.visible_steps(),

@@ -189,3 +189,18 @@ async def test_a_grant_expires(case: Case, brief_grants: httpx.AsyncClient) -> N
         return (await brief_grants.get(detail, headers=headers)).status_code == 403
 
     await eventually(refused, timeout=15, what="the grant to expire")
+
+
+async def test_a_blank_reason_opens_nothing(case: Case, app_client: httpx.AsyncClient) -> None:
+    """A reason of only spaces states nothing: refused like a missing one, and no grant."""
+    person = await case.home.add_person("blank-reason", ["municipal_contact"], case.home.other_unit)
+    headers = case.home.headers(person)
+    path, _ = _open(case)
+    for blank in ("   ", "\n\t "):
+        refused = await app_client.post(path, json={"reason": blank}, headers=headers)
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["errors"][0]["field"] == "reason"
+    detail = await app_client.get(f"/api/v1/transitions/{case.discharge}", headers=headers)
+    assert detail.status_code == 403, "no grant was written"
+    grants = await app_client.get("/api/v1/emergency-access", headers=headers)
+    assert [g for g in grants.json() if g["person_id"] == person] == []

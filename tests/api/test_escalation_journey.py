@@ -198,7 +198,7 @@ def check_mail(
     sent = [r for r in rows if r.person_id == person_id and r.channel == "email"]
     assert len(mails) == len(sent) > 0
     for mail in mails:
-        assert f"/tasks/{task_id}" in mail.body
+        assert f"/oppgaver/{task_id}" in mail.body
         assert "kommunens mottak" in mail.message["Subject"]
         text = mail.body + str(mail.message["Subject"])
         assert body["patient"]["name"] not in text

@@ -151,3 +151,28 @@ async def test_bad_search_parameters_name_the_field(
     assert response.json()["errors"][0]["field"] == "status"
     missing = await app_client.get("/fhir/r4/Task/no-such-task", headers=contact)
     assert missing.status_code == 404
+
+
+async def test_a_search_parameter_we_do_not_apply_is_refused_not_ignored(
+    app_client: httpx.AsyncClient, directory: DirectoryFactory, db: Database
+) -> None:
+    """`Task?patient=Patient/X` used to answer 200 with the caller's tasks of every patient
+    (and a self link claiming the filter): a client would file them under patient X."""
+    started, patient_id, _ = await _started(app_client, directory, db)
+    other, _, _ = await _started(app_client, directory, db)
+    contact = directory.headers(directory.identity.contact)
+    for name, value in (
+        ("patient", f"Patient/{patient_id}"),
+        ("subject", f"Patient/{patient_id}"),
+        ("_id", started["tasks"][0]["id"]),
+        ("based-on", f"ServiceRequest/{started['id']}"),
+    ):
+        response = await app_client.get(f"/fhir/r4/Task?{name}={value}", headers=contact)
+        assert response.status_code == 422, (name, response.text[:300])
+        assert response.headers["content-type"].startswith("application/problem+json")
+        assert response.json()["errors"][0]["field"] == name
+        assert other["tasks"][0]["id"] not in response.text
+    applied = await app_client.get(
+        f"/fhir/r4/Task?owner={directory.intake}&_count=5", headers=contact
+    )
+    assert applied.status_code == 200, "the parameters we apply still work"

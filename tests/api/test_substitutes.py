@@ -180,3 +180,29 @@ async def test_the_absences_page_offers_only_eligible_substitutes(
         assert offered == {who.contact}
         leader = Actor(person_id=who.municipal_leader)
         assert await absences_service.colleagues(session, leader) == []
+
+
+async def test_a_colleague_of_two_municipalities_passes_on_neither_the_other_town_nor_nav(
+    app_client: httpx.AsyncClient, directory: DirectoryFactory, db: Database, settings: Settings
+) -> None:
+    """Someone working for Halden's and Bærum's (and NAV's) units is away; Halden's backup
+    stands in: for Halden's health unit only, never reading Bærum's patients or NAV's steps."""
+    who = directory.identity
+    other = DirectoryFactory(db, settings)
+    await other.create()
+    both = await directory.add_person("to-kommuner", ["municipal_contact"], directory.intake)
+    async with db.transaction() as session:
+        session.add(Membership(person_id=both, unit_id=other.intake))
+        session.add(Membership(person_id=both, unit_id=directory.nav))
+    absence = await app_client.post(
+        "/api/v1/absences", json=_period(substitute_id=who.backup), headers=directory.headers(both)
+    )
+    assert absence.status_code == 201, absence.text
+    elsewhere = await start_discharge(app_client, other)
+    substitute = directory.headers(who.backup)
+    read = await app_client.get(f"/api/v1/transitions/{elsewhere['id']}", headers=substitute)
+    assert read.status_code == 403, read.text
+    assert elsewhere["tasks"][0]["id"] not in await _inbox_task_ids(app_client, substitute)
+    async with db.transaction() as session:
+        acting = await store_directory.acting_unit_ids(session, who.backup)
+    assert acting == {directory.intake}

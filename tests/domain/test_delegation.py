@@ -68,13 +68,40 @@ def test_eligible_substitutes_are_colleagues_never_oneself() -> None:
     assert eligible_substitutes("leder", frozenset(), candidates) == []
 
 
-@given(absent=MEMBERSHIPS, substitute=MEMBERSHIPS)
-def test_standing_in_never_reaches_beyond_the_absent_persons_units(
-    absent: frozenset[str], substitute: frozenset[str]
+UNIT_FACTS = st.dictionaries(
+    UNIT_IDS,
+    st.builds(
+        lambda kind, number: (kind, number),
+        st.sampled_from([*sorted(SECTOR_OF_KIND), "unknown"]),
+        st.sampled_from(["3101", "3122"]),
+    ),
+).map(
+    lambda drawn: {u: UnitFacts(id=u, kind=k, municipality_number=n) for u, (k, n) in drawn.items()}
+)
+
+
+def _service(unit: UnitFacts) -> tuple[str | None, Sector | None]:
+    return (unit.municipality_number, unit.sector)
+
+
+@given(absent=MEMBERSHIPS, substitute=MEMBERSHIPS, units=UNIT_FACTS)
+def test_standing_in_never_reaches_beyond_the_absent_persons_units_nor_ones_own_services(
+    absent: frozenset[str], substitute: frozenset[str], units: dict[str, UnitFacts]
 ) -> None:
-    gained = units_stood_in_for(substitute, {"absent": absent})
+    gained = units_stood_in_for(substitute, {"absent": absent}, units)
     assert gained <= absent  # a substitute never acts for more than the absent person
-    assert bool(gained) == (substitute_refusal(absent, substitute) is None)
+    if substitute_refusal(absent, substitute) is not None:
+        assert not gained
+    own = {_service(units[u]) for u in substitute if u in units and units[u].sector}
+    for unit_id in gained:  # never another municipality, never another service (NAV, housing)
+        assert unit_id in units and _service(units[unit_id]) in own
+
+
+def test_a_colleague_of_two_towns_and_nav_passes_on_only_the_shared_service() -> None:
+    units = {u.id: u for u in (INTAKE, HOME_CARE, NAV, MARKER)}
+    absent = frozenset({INTAKE.id, HOME_CARE.id, NAV.id, MARKER.id})
+    gained = units_stood_in_for(frozenset({INTAKE.id}), {"absent": absent}, units)
+    assert gained == {INTAKE.id, HOME_CARE.id}  # Halden's health services, not NAV or Marker
 
 
 # --- assignment -----------------------------------------------------------------------------

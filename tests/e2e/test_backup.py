@@ -144,7 +144,7 @@ def _escalation_mail_caught(api: Api, task_id: str) -> None:
         return [
             mail
             for mail in response.json()
-            if f"/tasks/{task_id}" in mail["body"] and mail["subject"].startswith("Eskalert")
+            if f"/oppgaver/{task_id}" in mail["body"] and mail["subject"].startswith("Eskalert")
         ]
 
     wait_until(caught, timeout=30, what="the escalation e-mail in the mail catcher")

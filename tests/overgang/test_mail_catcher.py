@@ -57,7 +57,7 @@ async def test_the_email_channel_delivers_to_the_catcher(catcher: MailCatcher) -
     assert caught.sender == settings.smtp_sender
     assert caught.subject == "Eskalert oppgave: bolig (nivå 2)"
     assert caught.message_id.startswith(f"<{request.key.replace(':', '.')}")
-    assert f"/tasks/{request.task_id}" in caught.body
+    assert f"/oppgaver/{request.task_id}" in caught.body
 
 
 async def test_caught_mail_reads_newest_first_and_keeps_every_recipient(

@@ -106,6 +106,12 @@ async def task_page(
     return render(request, "contact/task.html", context)
 
 
+@router.get("/tasks/{task_id}", include_in_schema=False)
+async def task_page_of_old_mail(task_id: str) -> Response:
+    """E-mails and webhooks sent before the link named /oppgaver/ still lead to the task."""
+    return RedirectResponse(f"/oppgaver/{task_id}", status_code=301)
+
+
 async def _run(
     request: Request, scope: Scope, session: SessionDep, temporal: TemporalDep,
     task_id: str, update: str, command_of: type[BaseModel], done: str, **fields: object,
