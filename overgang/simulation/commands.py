@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter, defaultdict
-from datetime import date
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel
@@ -15,8 +16,10 @@ from temporalio.service import RPCError
 from domain.calendar import OfficeHours, frozen_from
 from domain.discharge import DischargeStart, DischargeTiming
 from domain.lar import LarChangeStart, LarProposal
+from overgang.simulation.diagnosis import pending_timers_of
 from overgang.simulation.environment import TASK_QUEUE
 from overgang.simulation.population import LAR_UNIT, DischargeCase, LarCase
+from overgang.simulation.watchdog import Watchdog
 from workflows.discharge import DischargeInput, DischargeWorkflow
 from workflows.discharge import workflow_id_for as discharge_workflow_id
 from workflows.lar_change import LarChangeInput, LarPlanChangeWorkflow
@@ -32,11 +35,32 @@ PROPOSAL = LarProposal(
 
 
 UPDATE_ATTEMPTS = 3
+# A command's workflow task, and the activities and tasks after it, run while virtual time
+# creeps on at wall pace. If a timer of that workflow comes due meanwhile and the command makes
+# the workflow cancel it (an acknowledgement stops the escalation timers), the test server
+# refuses the completion ("invalid history builder state for action", temporalio/sdk-java
+# #2606) and the workflow never gets another task. So no command goes to a workflow with a
+# timer due this soon: it waits until just after the timer has fired.
+TIMER_MARGIN = timedelta(minutes=5)
+AFTER_THE_TIMER = timedelta(seconds=30)
+
+
+class Deferred(Exception):
+    """The command must wait: a timer of its workflow is about to fire."""
+
+    def __init__(self, until: datetime, workflow_id: str) -> None:
+        super().__init__(f"{workflow_id} has a timer due before {until.isoformat()}")
+        self.until = until
 
 
 class Commands:
-    def __init__(self, client: Client) -> None:
+    def __init__(
+        self, client: Client, watchdog: Watchdog, now: Callable[[], datetime | None]
+    ) -> None:
         self.client = client
+        self.watchdog = watchdog
+        self.now = now  # virtual time when the driver's last sleep ended
+        self.deferred: Counter[str] = Counter()
         self.refused: Counter[tuple[str, str]] = Counter()
         self.sent: Counter[str] = Counter()
         self.retried: Counter[str] = Counter()
@@ -44,13 +68,36 @@ class Commands:
         # test server mishandles two updates in flight for one workflow (it can wedge).
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
 
-    async def send(self, workflow_id: str, update: Any, argument: BaseModel | None) -> Any:
-        """Run one Update; None (and the reason counted) when the workflow refuses it."""
+    async def send(
+        self, workflow_id: str, update: Any, argument: BaseModel | None, *, fresh: bool = False
+    ) -> Any:
+        """Run one Update; None (and the reason counted) when the workflow refuses it. Raises
+        Deferred, before sending anything, when a timer of the workflow is about to fire
+        (`fresh`: the workflow was just started and has no such timer)."""
         name = getattr(update, "__name__", str(update))
-        self.sent[name] += 1
+        async with self._locks[workflow_id]:
+            if not fresh:
+                await self._clear_of_timers(workflow_id, name)
+            self.sent[name] += 1
+            return await self._send(workflow_id, update, argument, name)
+
+    async def _clear_of_timers(self, workflow_id: str, name: str) -> None:
+        now = self.now()
+        if now is None:
+            return
+        async with self.watchdog.doing(f"reading the timers before {name}", workflow_id):
+            timers = await pending_timers_of(self.client, workflow_id)
+        soon = [due for _, due in timers if now < due <= now + TIMER_MARGIN]
+        if soon:
+            self.deferred[name] += 1
+            raise Deferred(max(soon) + AFTER_THE_TIMER, workflow_id)
+
+    async def _send(
+        self, workflow_id: str, update: Any, argument: BaseModel | None, name: str
+    ) -> Any:
         for attempt in range(UPDATE_ATTEMPTS):
             try:
-                async with self._locks[workflow_id]:
+                async with self.watchdog.doing(name, workflow_id):
                     return await self._execute(workflow_id, update, argument)
             except WorkflowUpdateFailedError as failed:
                 self.refused[(name, _reason(failed.cause))] += 1
@@ -89,14 +136,15 @@ class Commands:
             timing=DischargeTiming(),
         )
         workflow_id = discharge_workflow_id(case.transition_id)
-        await self.client.start_workflow(
-            DischargeWorkflow.run,
-            DischargeInput(start=start, started_by=coordinator),
-            id=workflow_id,
-            task_queue=TASK_QUEUE,
-        )
+        async with self.watchdog.doing("start", workflow_id):
+            await self.client.start_workflow(
+                DischargeWorkflow.run,
+                DischargeInput(start=start, started_by=coordinator),
+                id=workflow_id,
+                task_queue=TASK_QUEUE,
+            )
         # Update-with-start is unconfirmed on the test server: start, then wait for the first step.
-        await self.send(workflow_id, DischargeWorkflow.started, None)
+        await self.send(workflow_id, DischargeWorkflow.started, None, fresh=True)
 
     async def start_lar_change(self, case: LarCase, consultant: str, today: date) -> None:
         place = case.place
@@ -114,13 +162,14 @@ class Commands:
             answer_hours=frozen_from(OfficeHours(), today),
         )
         workflow_id = lar_workflow_id(case.transition_id)
-        await self.client.start_workflow(
-            LarPlanChangeWorkflow.run,
-            LarChangeInput(start=start),
-            id=workflow_id,
-            task_queue=TASK_QUEUE,
-        )
-        await self.send(workflow_id, LarPlanChangeWorkflow.started, None)
+        async with self.watchdog.doing("start", workflow_id):
+            await self.client.start_workflow(
+                LarPlanChangeWorkflow.run,
+                LarChangeInput(start=start),
+                id=workflow_id,
+                task_queue=TASK_QUEUE,
+            )
+        await self.send(workflow_id, LarPlanChangeWorkflow.started, None, fresh=True)
 
 
 def _reason(cause: BaseException | None) -> str:

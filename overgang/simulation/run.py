@@ -40,6 +40,7 @@ class RunResult:
     figures: list[str]
     throughput: Throughput
     open_reasons: dict[str, str]
+    stalled: bool = False
 
     @property
     def broken(self) -> int:
@@ -48,8 +49,10 @@ class RunResult:
 
 async def simulate(config: SimulationConfig, folder: Path | None = None) -> int:
     """Run the population through virtual time; print progress and the report. Exit status:
-    0 if every invariant held, 1 if one broke."""
+    0 if every invariant held, 1 if one broke, 2 if the run stalled and was ended early."""
     result = await run_simulation(config, folder)
+    if result.stalled:
+        return 2
     return 1 if result.broken else 0
 
 
@@ -118,6 +121,9 @@ def _print_report(driver: Driver, lines: list[str], throughput: Throughput) -> R
         print(line)
     print(f"Open at the end: {len(driver.open_reasons)} ({', '.join(reasons) or 'none'})")
     print("Commands: " + ", ".join(f"{k} {n}" for k, n in sorted(driver.commands.sent.items())))
+    if driver.commands.deferred:
+        deferred = dict(driver.commands.deferred)
+        print(f"  deferred until a timer due within minutes had fired: {deferred}")
     if driver.commands.retried:
         print(f"  retried after the test server lost the update: {dict(driver.commands.retried)}")
     for (update, reason), n in refused:
@@ -128,4 +134,6 @@ def _print_report(driver: Driver, lines: list[str], throughput: Throughput) -> R
     print()
     for line in throughput_lines(throughput):
         print(line)
-    return RunResult(driver.invariants.outcomes, lines, throughput, driver.open_reasons)
+    return RunResult(
+        driver.invariants.outcomes, lines, throughput, driver.open_reasons, driver.stalled
+    )
