@@ -4,6 +4,7 @@ would: a refused command is counted with its reason, never retried blindly."""
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
@@ -43,6 +44,7 @@ UPDATE_ATTEMPTS = 3
 # timer due this soon: it waits until just after the timer has fired.
 TIMER_MARGIN = timedelta(minutes=5)
 AFTER_THE_TIMER = timedelta(seconds=30)
+LOST_TRIES_LATER, TRY_AGAIN_AFTER = 3, timedelta(minutes=15)
 
 
 class Deferred(Exception):
@@ -61,6 +63,7 @@ class Commands:
         self.watchdog = watchdog
         self.now = now  # virtual time when the driver's last sleep ended
         self.deferred: Counter[str] = Counter()
+        self.lost: Counter[tuple[str, str]] = Counter()
         self.refused: Counter[tuple[str, str]] = Counter()
         self.sent: Counter[str] = Counter()
         self.retried: Counter[str] = Counter()
@@ -95,27 +98,42 @@ class Commands:
     async def _send(
         self, workflow_id: str, update: Any, argument: BaseModel | None, name: str
     ) -> Any:
-        for attempt in range(UPDATE_ATTEMPTS):
+        # One id for every attempt: the server then answers a repeated update with the outcome
+        # of the first, so a command whose answer was lost is neither applied twice nor taken
+        # for refused when it was done.
+        update_id = str(uuid.uuid4())
+        for _attempt in range(UPDATE_ATTEMPTS):
             try:
                 async with self.watchdog.doing(name, workflow_id):
-                    return await self._execute(workflow_id, update, argument)
+                    return await self._execute(workflow_id, update, argument, update_id)
             except WorkflowUpdateFailedError as failed:
                 self.refused[(name, _reason(failed.cause))] += 1
                 return None
             except RPCError as error:
-                if "not found" in error.message and attempt + 1 < UPDATE_ATTEMPTS:
-                    # The test server sometimes loses an update it was handed while the
-                    # workflow task was running; a person would press the button again.
-                    self.retried[name] += 1
-                    continue
-                self.refused[(name, _reason(error))] += 1
+                if "not found" not in error.message:
+                    self.refused[(name, _reason(error))] += 1
+                    return None
+                # The test server sometimes loses an update it was handed while the
+                # workflow task was running; a person would press the button again.
+                self.retried[name] += 1
+        return self._lost(workflow_id, name)
+
+    def _lost(self, workflow_id: str, name: str) -> None:
+        """Lost on every attempt: the person tries again a little later, a few times."""
+        self.lost[(workflow_id, name)] += 1
+        now = self.now()
+        if now is not None and self.lost[(workflow_id, name)] <= LOST_TRIES_LATER:
+            raise Deferred(now + TRY_AGAIN_AFTER, workflow_id)
+        self.refused[(name, "the test server lost the update on every attempt")] += 1
         return None
 
-    async def _execute(self, workflow_id: str, update: Any, argument: BaseModel | None) -> Any:
+    async def _execute(
+        self, workflow_id: str, update: Any, argument: BaseModel | None, update_id: str
+    ) -> Any:
         handle = self.client.get_workflow_handle(workflow_id)
         if argument is None:
-            return await handle.execute_update(update)
-        return await handle.execute_update(update, argument)
+            return await handle.execute_update(update, id=update_id)
+        return await handle.execute_update(update, argument, id=update_id)
 
     async def start_discharge(self, case: DischargeCase, coordinator: str) -> None:
         place = case.place

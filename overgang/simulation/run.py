@@ -28,6 +28,10 @@ _OPEN = text(
     "WHERE tr.status = 'active' GROUP BY 1, 2, 3"
 )
 
+_LAST_EVENTS = text(
+    "SELECT kind, at FROM events WHERE transition_id = :id ORDER BY seq DESC LIMIT 6"
+)
+
 
 def first_monday_after(now: datetime) -> date:
     today = now.astimezone(OSLO).date()
@@ -104,12 +108,22 @@ async def _final_checks(driver: Driver, end: datetime) -> None:
     for transition_id, root_id, kind, open_tasks in open_rows:
         reason = driver.open_reason(root_id)
         if reason is None:
-            event = f"{kind} still open (open tasks: {open_tasks or 'none'}), nothing left planned"
+            last = await _last_events(driver, transition_id)
+            event = (
+                f"{kind} still open (open tasks: {open_tasks or 'none'}), nothing left planned; "
+                f"last events: {last}"
+            )
             invariants.breach("ends", transition_id, event)
         else:
             driver.open_reasons[transition_id] = reason
     for root_id, finding in driver.findings:
         invariants.breach("lar_objection", root_id, finding)
+
+
+async def _last_events(driver: Driver, transition_id: str) -> str:
+    async with driver.stack.db.transaction() as session:
+        rows = (await session.execute(_LAST_EVENTS, {"id": transition_id})).all()
+    return ", ".join(f"{kind} {at.astimezone(OSLO):%m-%d %H:%M}" for kind, at in reversed(rows))
 
 
 def _print_report(driver: Driver, lines: list[str], throughput: Throughput) -> RunResult:
