@@ -7,17 +7,23 @@ import asyncio
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel
-from temporalio.client import Client, WorkflowUpdateFailedError
-from temporalio.service import RPCError
+from temporalio.client import (
+    Client,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
+from temporalio.service import RPCError, RPCStatusCode
 
 from domain.calendar import OfficeHours, frozen_from
 from domain.discharge import DischargeStart, DischargeTiming
 from domain.lar import LarChangeStart, LarProposal
-from overgang.simulation.diagnosis import pending_timers_of
+from foundation.observability import transition_id_of
+from overgang.simulation.diagnosis import pending_timers_of, updates_accepted, workflow_state
 from overgang.simulation.environment import TASK_QUEUE
 from overgang.simulation.population import LAR_UNIT, DischargeCase, LarCase
 from overgang.simulation.watchdog import Watchdog
@@ -35,7 +41,17 @@ PROPOSAL = LarProposal(
 )
 
 
+# A command the server answers "not found" or lets time out is sent again, each time with a
+# fresh update id. The time-skipping test server holds only updates in flight or accepted:
+# an id it dropped (or rejected without our hearing) is "not found" when polled, and every
+# update to a closed workflow is "update <id> not found" (temporal-test-server,
+# TestWorkflowMutableStateImpl.getUpdate), so what became of it is looked up, not guessed.
 UPDATE_ATTEMPTS = 3
+# Before a re-send, wait (wall time, briefly) until the workflow has no workflow task running:
+# an update handed over while a task runs is the one the test server may drop.
+IDLE_CHECKS, IDLE_PAUSE = 20, 0.25
+# A command the workflow task wedge could hit (see below) or that was lost on every attempt
+# is tried again a little later, as a person would; after that it is given up and named.
 # A command's workflow task, and the activities and tasks after it, run while virtual time
 # creeps on at wall pace. If a timer of that workflow comes due meanwhile and the command makes
 # the workflow cancel it (an acknowledgement stops the escalation timers), the test server
@@ -45,6 +61,38 @@ UPDATE_ATTEMPTS = 3
 TIMER_MARGIN = timedelta(minutes=5)
 AFTER_THE_TIMER = timedelta(seconds=30)
 LOST_TRIES_LATER, TRY_AGAIN_AFTER = 3, timedelta(minutes=15)
+ENDED = "the transition had already ended"
+LOST_BY_TEST_SERVER = "lost by the time-skipping test server"
+
+
+@dataclass(frozen=True)
+class LostCommand:
+    """A command the test server answered "not found" or let time out on every try, its
+    workflow open each time and the command not in its history."""
+
+    workflow_id: str
+    command: str
+    tries: int
+
+    @property
+    def transition_id(self) -> str:
+        return transition_id_of(self.workflow_id) or self.workflow_id
+
+    def __str__(self) -> str:
+        return (
+            f"{self.command} to {self.workflow_id} {LOST_BY_TEST_SERVER} "
+            f"(not found or timed out on all {self.tries} tries, the workflow open each time)"
+        )
+
+
+class Applied:
+    """The command is in the workflow's history although its answer was lost: done."""
+
+    def __bool__(self) -> bool:
+        return True
+
+
+APPLIED = Applied()
 
 
 class Deferred(Exception):
@@ -63,7 +111,9 @@ class Commands:
         self.watchdog = watchdog
         self.now = now  # virtual time when the driver's last sleep ended
         self.deferred: Counter[str] = Counter()
-        self.lost: Counter[tuple[str, str]] = Counter()
+        self.lost_rounds: Counter[tuple[str, str]] = Counter()
+        self.lost: list[LostCommand] = []
+        self.applied_unanswered: Counter[str] = Counter()
         self.refused: Counter[tuple[str, str]] = Counter()
         self.sent: Counter[str] = Counter()
         self.retried: Counter[str] = Counter()
@@ -98,33 +148,55 @@ class Commands:
     async def _send(
         self, workflow_id: str, update: Any, argument: BaseModel | None, name: str
     ) -> Any:
-        # One id for every attempt: the server then answers a repeated update with the outcome
-        # of the first, so a command whose answer was lost is neither applied twice nor taken
-        # for refused when it was done.
-        update_id = str(uuid.uuid4())
+        ids: list[str] = []
         for _attempt in range(UPDATE_ATTEMPTS):
+            ids.append(str(uuid.uuid4()))
             try:
                 async with self.watchdog.doing(name, workflow_id):
-                    return await self._execute(workflow_id, update, argument, update_id)
+                    return await self._execute(workflow_id, update, argument, ids[-1])
             except WorkflowUpdateFailedError as failed:
                 self.refused[(name, _reason(failed.cause))] += 1
                 return None
+            except WorkflowUpdateRPCTimeoutOrCancelledError:
+                pass  # no answer in time: found out below what became of it
             except RPCError as error:
-                if "not found" not in error.message:
+                if error.status != RPCStatusCode.NOT_FOUND:
                     self.refused[(name, _reason(error))] += 1
                     return None
-                # The test server sometimes loses an update it was handed while the
-                # workflow task was running; a person would press the button again.
-                self.retried[name] += 1
-        return self._lost(workflow_id, name)
+            fate = await self._fate(workflow_id, ids, name)
+            if fate is not None:
+                return fate
+            self.retried[name] += 1
+        return self._lost(workflow_id, name, len(ids))
 
-    def _lost(self, workflow_id: str, name: str) -> None:
+    async def _fate(self, workflow_id: str, ids: list[str], name: str) -> Any:
+        """After "not found" or a timeout: None if the command must go again (the workflow is
+        open, idle and has not taken it); else what to answer the caller."""
+        async with self.watchdog.doing(f"finding out what became of {name}", workflow_id):
+            state = await workflow_state(self.client, workflow_id)
+            for _ in range(IDLE_CHECKS):
+                if not state.running or not state.task_running:
+                    break
+                await asyncio.sleep(IDLE_PAUSE)
+                state = await workflow_state(self.client, workflow_id)
+            if not state.running:
+                # A real server says "workflow execution already completed"; the test
+                # server says "update <id> not found". A person's late click, refused.
+                self.refused[(name, ENDED)] += 1
+                return False
+            if await updates_accepted(self.client, workflow_id, ids):
+                self.applied_unanswered[name] += 1
+                return APPLIED
+        return None
+
+    def _lost(self, workflow_id: str, name: str, tries: int) -> None:
         """Lost on every attempt: the person tries again a little later, a few times."""
-        self.lost[(workflow_id, name)] += 1
+        self.lost_rounds[(workflow_id, name)] += 1
         now = self.now()
-        if now is not None and self.lost[(workflow_id, name)] <= LOST_TRIES_LATER:
+        if now is not None and self.lost_rounds[(workflow_id, name)] <= LOST_TRIES_LATER:
             raise Deferred(now + TRY_AGAIN_AFTER, workflow_id)
-        self.refused[(name, "the test server lost the update on every attempt")] += 1
+        rounds = self.lost_rounds[(workflow_id, name)]
+        self.lost.append(LostCommand(workflow_id, name, tries * rounds))
         return None
 
     async def _execute(

@@ -374,6 +374,11 @@ class Driver:
 
     # --- the end --------------------------------------------------------------------------
 
+    def lost_command(self, *transition_ids: str) -> str | None:
+        """The command the test server lost for one of these transitions, if any."""
+        lost = [c for c in self.commands.lost if c.transition_id in transition_ids]
+        return str(lost[0]) if lost else None
+
     def open_reason(self, transition_id: str) -> str | None:
         """Why a case is still open at the end, if the simulation can name it."""
         pending = self.agenda.pending_for(transition_id)

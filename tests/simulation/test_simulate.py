@@ -53,5 +53,13 @@ async def test_a_scaled_run_of_transitions_keeps_every_invariant(tmp_path: Path)
         if o.breaches
     }
     assert not result.stalled, broken
+    # A transition open without a reason the simulation can name is a breach of "ends" too.
     assert broken == {}
+    assert all(reason for reason in result.open_reasons.values())
+    # A command the test server lost (not found or timed out on every try, its workflow open)
+    # leaves its transition open with that named as the reason: counted apart, never a pass
+    # in disguise for a workflow fault.
+    print(f"commands lost by the time-skipping test server: {len(result.lost_commands)}")
+    for lost in result.lost_commands:
+        print(f"  {lost}")
     assert any(line.startswith("Waiting days") for line in result.figures)
