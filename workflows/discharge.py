@@ -41,6 +41,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.handover_starter import HandoverStarter
     from workflows.task_board import TaskBoard
     from workflows.transition import TransitionView
+    from workflows.versions import INTAKE_AFTER_DISCHARGE
     from workflows.waiting_day_counter import WaitingDayCounter
 
 __all__ = ["DischargeInput", "DischargeOutcome", "DischargeWorkflow", "TransitionView"]
@@ -196,15 +197,25 @@ class DischargeWorkflow(DischargeCommands, HandoverParent):
             )
             await self.board.commit(done, EventKind.TASK_COMPLETED, task.acknowledged_by or "")
         if task.kind is TaskKind.MUNICIPAL_INTAKE and task.status is TaskStatus.ACCEPTED:
-            await self._open_planning_steps()
+            await self._after_intake_accepted()
         self._note_readiness()
         await self.board.sync()
 
-    async def _open_planning_steps(self) -> None:
+    async def _after_intake_accepted(self) -> None:
+        left = self.state.core.discharged_at is not None
+        if left and workflow.patched(INTAKE_AFTER_DISCHARGE):
+            # The patient is already out: accepting means the municipality has received them.
+            # As at a discharge, the intake is done and no cooperation meeting is held.
+            self._complete_accepted_intake()
+            await self._open_planning_steps(meeting=False)
+        else:
+            await self._open_planning_steps()
+
+    async def _open_planning_steps(self, *, meeting: bool = True) -> None:
         """Once the municipality will receive the patient: the meeting, and the coordinator."""
         kinds = {t.kind for t in self.state.core.tasks.values()}
         start = self.state.start
-        if TaskKind.COOPERATION_MEETING not in kinds:
+        if meeting and TaskKind.COOPERATION_MEETING not in kinds:
             await self.board.open_task(
                 TaskKind.COOPERATION_MEETING,
                 start.origin_unit_id,

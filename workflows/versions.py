@@ -21,3 +21,8 @@ OVERDUE_FOLLOWS_DEADLINE = "overdue-follows-deadline"
 
 # A LAR objection stops the change until an override, a withdrawal or a revision (rule 10).
 LAR_OBJECTION_HOLDS = "lar-objection-holds"
+
+# An intake accepted after the patient has left is done at once (the municipality has
+# received them), as at a discharge, and opens no cooperation meeting: before, it stayed
+# accepted and the transition never ended.
+INTAKE_AFTER_DISCHARGE = "intake-after-discharge"

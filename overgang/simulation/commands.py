@@ -4,19 +4,29 @@ would: a refused command is counted with its reason, never retried blindly."""
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections import Counter, defaultdict
-from datetime import date
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel
-from temporalio.client import Client, WorkflowUpdateFailedError
-from temporalio.service import RPCError
+from temporalio.client import (
+    Client,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
+from temporalio.service import RPCError, RPCStatusCode
 
 from domain.calendar import OfficeHours, frozen_from
 from domain.discharge import DischargeStart, DischargeTiming
 from domain.lar import LarChangeStart, LarProposal
+from foundation.observability import transition_id_of
+from overgang.simulation.diagnosis import pending_timers_of, updates_accepted, workflow_state
 from overgang.simulation.environment import TASK_QUEUE
 from overgang.simulation.population import LAR_UNIT, DischargeCase, LarCase
+from overgang.simulation.watchdog import Watchdog
 from workflows.discharge import DischargeInput, DischargeWorkflow
 from workflows.discharge import workflow_id_for as discharge_workflow_id
 from workflows.lar_change import LarChangeInput, LarPlanChangeWorkflow
@@ -31,12 +41,79 @@ PROPOSAL = LarProposal(
 )
 
 
+# A command the server answers "not found" or lets time out is sent again, each time with a
+# fresh update id. The time-skipping test server holds only updates in flight or accepted:
+# an id it dropped (or rejected without our hearing) is "not found" when polled, and every
+# update to a closed workflow is "update <id> not found" (temporal-test-server,
+# TestWorkflowMutableStateImpl.getUpdate), so what became of it is looked up, not guessed.
 UPDATE_ATTEMPTS = 3
+# Before a re-send, wait (wall time, briefly) until the workflow has no workflow task running:
+# an update handed over while a task runs is the one the test server may drop.
+IDLE_CHECKS, IDLE_PAUSE = 20, 0.25
+# A command the workflow task wedge could hit (see below) or that was lost on every attempt
+# is tried again a little later, as a person would; after that it is given up and named.
+# A command's workflow task, and the activities and tasks after it, run while virtual time
+# creeps on at wall pace. If a timer of that workflow comes due meanwhile and the command makes
+# the workflow cancel it (an acknowledgement stops the escalation timers), the test server
+# refuses the completion ("invalid history builder state for action", temporalio/sdk-java
+# #2606) and the workflow never gets another task. So no command goes to a workflow with a
+# timer due this soon: it waits until just after the timer has fired.
+TIMER_MARGIN = timedelta(minutes=5)
+AFTER_THE_TIMER = timedelta(seconds=30)
+LOST_TRIES_LATER, TRY_AGAIN_AFTER = 3, timedelta(minutes=15)
+ENDED = "the transition had already ended"
+LOST_BY_TEST_SERVER = "lost by the time-skipping test server"
+
+
+@dataclass(frozen=True)
+class LostCommand:
+    """A command the test server answered "not found" or let time out on every try, its
+    workflow open each time and the command not in its history."""
+
+    workflow_id: str
+    command: str
+    tries: int
+
+    @property
+    def transition_id(self) -> str:
+        return transition_id_of(self.workflow_id) or self.workflow_id
+
+    def __str__(self) -> str:
+        return (
+            f"{self.command} to {self.workflow_id} {LOST_BY_TEST_SERVER} "
+            f"(not found or timed out on all {self.tries} tries, the workflow open each time)"
+        )
+
+
+class Applied:
+    """The command is in the workflow's history although its answer was lost: done."""
+
+    def __bool__(self) -> bool:
+        return True
+
+
+APPLIED = Applied()
+
+
+class Deferred(Exception):
+    """The command must wait: a timer of its workflow is about to fire."""
+
+    def __init__(self, until: datetime, workflow_id: str) -> None:
+        super().__init__(f"{workflow_id} has a timer due before {until.isoformat()}")
+        self.until = until
 
 
 class Commands:
-    def __init__(self, client: Client) -> None:
+    def __init__(
+        self, client: Client, watchdog: Watchdog, now: Callable[[], datetime | None]
+    ) -> None:
         self.client = client
+        self.watchdog = watchdog
+        self.now = now  # virtual time when the driver's last sleep ended
+        self.deferred: Counter[str] = Counter()
+        self.lost_rounds: Counter[tuple[str, str]] = Counter()
+        self.lost: list[LostCommand] = []
+        self.applied_unanswered: Counter[str] = Counter()
         self.refused: Counter[tuple[str, str]] = Counter()
         self.sent: Counter[str] = Counter()
         self.retried: Counter[str] = Counter()
@@ -44,31 +121,91 @@ class Commands:
         # test server mishandles two updates in flight for one workflow (it can wedge).
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
 
-    async def send(self, workflow_id: str, update: Any, argument: BaseModel | None) -> Any:
-        """Run one Update; None (and the reason counted) when the workflow refuses it."""
+    async def send(
+        self, workflow_id: str, update: Any, argument: BaseModel | None, *, fresh: bool = False
+    ) -> Any:
+        """Run one Update; None (and the reason counted) when the workflow refuses it. Raises
+        Deferred, before sending anything, when a timer of the workflow is about to fire
+        (`fresh`: the workflow was just started and has no such timer)."""
         name = getattr(update, "__name__", str(update))
-        self.sent[name] += 1
-        for attempt in range(UPDATE_ATTEMPTS):
+        async with self._locks[workflow_id]:
+            if not fresh:
+                await self._clear_of_timers(workflow_id, name)
+            self.sent[name] += 1
+            return await self._send(workflow_id, update, argument, name)
+
+    async def _clear_of_timers(self, workflow_id: str, name: str) -> None:
+        now = self.now()
+        if now is None:
+            return
+        async with self.watchdog.doing(f"reading the timers before {name}", workflow_id):
+            timers = await pending_timers_of(self.client, workflow_id)
+        soon = [due for _, due in timers if now < due <= now + TIMER_MARGIN]
+        if soon:
+            self.deferred[name] += 1
+            raise Deferred(max(soon) + AFTER_THE_TIMER, workflow_id)
+
+    async def _send(
+        self, workflow_id: str, update: Any, argument: BaseModel | None, name: str
+    ) -> Any:
+        ids: list[str] = []
+        for _attempt in range(UPDATE_ATTEMPTS):
+            ids.append(str(uuid.uuid4()))
             try:
-                async with self._locks[workflow_id]:
-                    return await self._execute(workflow_id, update, argument)
+                async with self.watchdog.doing(name, workflow_id):
+                    return await self._execute(workflow_id, update, argument, ids[-1])
             except WorkflowUpdateFailedError as failed:
                 self.refused[(name, _reason(failed.cause))] += 1
                 return None
+            except WorkflowUpdateRPCTimeoutOrCancelledError:
+                pass  # no answer in time: found out below what became of it
             except RPCError as error:
-                if "not found" in error.message and attempt + 1 < UPDATE_ATTEMPTS:
-                    # The test server sometimes loses an update it was handed while the
-                    # workflow task was running; a person would press the button again.
-                    self.retried[name] += 1
-                    continue
-                self.refused[(name, _reason(error))] += 1
+                if error.status != RPCStatusCode.NOT_FOUND:
+                    self.refused[(name, _reason(error))] += 1
+                    return None
+            fate = await self._fate(workflow_id, ids, name)
+            if fate is not None:
+                return fate
+            self.retried[name] += 1
+        return self._lost(workflow_id, name, len(ids))
+
+    async def _fate(self, workflow_id: str, ids: list[str], name: str) -> Any:
+        """After "not found" or a timeout: None if the command must go again (the workflow is
+        open, idle and has not taken it); else what to answer the caller."""
+        async with self.watchdog.doing(f"finding out what became of {name}", workflow_id):
+            state = await workflow_state(self.client, workflow_id)
+            for _ in range(IDLE_CHECKS):
+                if not state.running or not state.task_running:
+                    break
+                await asyncio.sleep(IDLE_PAUSE)
+                state = await workflow_state(self.client, workflow_id)
+            if not state.running:
+                # A real server says "workflow execution already completed"; the test
+                # server says "update <id> not found". A person's late click, refused.
+                self.refused[(name, ENDED)] += 1
+                return False
+            if await updates_accepted(self.client, workflow_id, ids):
+                self.applied_unanswered[name] += 1
+                return APPLIED
         return None
 
-    async def _execute(self, workflow_id: str, update: Any, argument: BaseModel | None) -> Any:
+    def _lost(self, workflow_id: str, name: str, tries: int) -> None:
+        """Lost on every attempt: the person tries again a little later, a few times."""
+        self.lost_rounds[(workflow_id, name)] += 1
+        now = self.now()
+        if now is not None and self.lost_rounds[(workflow_id, name)] <= LOST_TRIES_LATER:
+            raise Deferred(now + TRY_AGAIN_AFTER, workflow_id)
+        rounds = self.lost_rounds[(workflow_id, name)]
+        self.lost.append(LostCommand(workflow_id, name, tries * rounds))
+        return None
+
+    async def _execute(
+        self, workflow_id: str, update: Any, argument: BaseModel | None, update_id: str
+    ) -> Any:
         handle = self.client.get_workflow_handle(workflow_id)
         if argument is None:
-            return await handle.execute_update(update)
-        return await handle.execute_update(update, argument)
+            return await handle.execute_update(update, id=update_id)
+        return await handle.execute_update(update, argument, id=update_id)
 
     async def start_discharge(self, case: DischargeCase, coordinator: str) -> None:
         place = case.place
@@ -89,14 +226,15 @@ class Commands:
             timing=DischargeTiming(),
         )
         workflow_id = discharge_workflow_id(case.transition_id)
-        await self.client.start_workflow(
-            DischargeWorkflow.run,
-            DischargeInput(start=start, started_by=coordinator),
-            id=workflow_id,
-            task_queue=TASK_QUEUE,
-        )
+        async with self.watchdog.doing("start", workflow_id):
+            await self.client.start_workflow(
+                DischargeWorkflow.run,
+                DischargeInput(start=start, started_by=coordinator),
+                id=workflow_id,
+                task_queue=TASK_QUEUE,
+            )
         # Update-with-start is unconfirmed on the test server: start, then wait for the first step.
-        await self.send(workflow_id, DischargeWorkflow.started, None)
+        await self.send(workflow_id, DischargeWorkflow.started, None, fresh=True)
 
     async def start_lar_change(self, case: LarCase, consultant: str, today: date) -> None:
         place = case.place
@@ -114,13 +252,14 @@ class Commands:
             answer_hours=frozen_from(OfficeHours(), today),
         )
         workflow_id = lar_workflow_id(case.transition_id)
-        await self.client.start_workflow(
-            LarPlanChangeWorkflow.run,
-            LarChangeInput(start=start),
-            id=workflow_id,
-            task_queue=TASK_QUEUE,
-        )
-        await self.send(workflow_id, LarPlanChangeWorkflow.started, None)
+        async with self.watchdog.doing("start", workflow_id):
+            await self.client.start_workflow(
+                LarPlanChangeWorkflow.run,
+                LarChangeInput(start=start),
+                id=workflow_id,
+                task_queue=TASK_QUEUE,
+            )
+        await self.send(workflow_id, LarPlanChangeWorkflow.started, None, fresh=True)
 
 
 def _reason(cause: BaseException | None) -> str:

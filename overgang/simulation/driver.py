@@ -17,9 +17,11 @@ from sqlalchemy.dialects.postgresql import insert
 
 from domain.discharge import OSLO, ChangeDischargeDate, MarkDischarged, MarkReady
 from domain.transition import CancelTransition
-from overgang.simulation.agenda import Agenda
-from overgang.simulation.commands import Commands
-from overgang.simulation.environment import SimulationStalled, Stack
+from foundation.observability import transition_id_of
+from overgang.simulation.agenda import Action, Agenda
+from overgang.simulation.commands import Commands, Deferred
+from overgang.simulation.diagnosis import describe_stuck
+from overgang.simulation.environment import Stack
 from overgang.simulation.invariants import Invariants
 from overgang.simulation.observer import Observer, SeenEvent
 from overgang.simulation.people import People
@@ -35,6 +37,7 @@ from overgang.simulation.population import (
     office_instant,
 )
 from overgang.simulation.responders import Responders
+from overgang.simulation.watchdog import SimulationStalled, Watchdog
 from store.tables import Patient
 from workflows.discharge import DischargeWorkflow
 from workflows.discharge import workflow_id_for as discharge_workflow_id
@@ -76,7 +79,8 @@ class Driver:
         self.state = {case.transition_id: CaseState() for case in cases}
         self.people = people
         self.agenda = Agenda()
-        self.commands = Commands(stack.client)
+        self.watchdog = Watchdog(config.stall_seconds)
+        self.commands = Commands(stack.client, self.watchdog, lambda: self.now)
         self.observer = Observer(stack.db)
         self.responders = Responders(self)
         self.invariants = Invariants(stack, config)
@@ -88,6 +92,7 @@ class Driver:
         self.virtual_start: datetime | None = None
         self.virtual_end: datetime | None = None
         self.end_at: datetime | None = None
+        self.now: datetime | None = None
         self.stalled = False
 
     # --- scheduling ------------------------------------------------------------------------
@@ -102,31 +107,48 @@ class Driver:
         # Kept even past the end: what is still planned names why a case is open.
         self.agenda.add(at, label, transition_id, run)
 
-    async def _do(self, run: Callable[[datetime], Awaitable[Any]], now: datetime) -> None:
+    async def _do(self, action: Action, now: datetime) -> None:
         async with self._limit:
-            await run(now)
+            try:
+                await action.run(now)
+            except Deferred as deferred:  # a timer of its workflow is about to fire
+                self.agenda.add(deferred.until, action.label, action.transition_id, action.run)
 
     # --- the loop ------------------------------------------------------------------------
 
     async def run(self, start: datetime, end: datetime, report_every: timedelta) -> None:
+        """Run to `end`; a run that stops moving ends early with `stalled` set and the
+        watchdog's message as a failed-workflow-task breach."""
+        try:
+            await self.watchdog.guard(self._run(start, end, report_every), self._virtual_now)
+        except SimulationStalled as stalled:
+            self.stalled = True
+            await self._report_stall(stalled)
+
+    async def _report_stall(self, stalled: SimulationStalled) -> None:
+        message, stuck = str(stalled), stalled.stuck
+        if stuck is None or stuck.workflow_id is None:
+            self.invariants.breach("workflow_tasks", "-", message)
+            return
+        found = await describe_stuck(self.stack.client, stuck.workflow_id, self.now)
+        transition_id = transition_id_of(stuck.workflow_id) or stuck.workflow_id
+        self.invariants.breach("workflow_tasks", transition_id, f"{message}; {found}")
+
+    def _virtual_now(self) -> str:
+        return self.now.isoformat() if self.now else "(not started)"
+
+    async def _run(self, start: datetime, end: datetime, report_every: timedelta) -> None:
         self.virtual_start, self.virtual_end = start, end
         self.end_at = end
         await self._write_patients()
         for case in self.cases.values():
             self.schedule(case.start_at, "start", case.transition_id, self._start(case))
-        now = await self.stack.clock.sleep_until(start)
+        now = await self._sleep_until(start)
         next_look, next_day, next_report = now, self._day_after(now), now + report_every
         while now < end:
             target = min(t for t in (self.agenda.next_at(), next_look, next_day, end) if t)
-            try:
-                now = await self.stack.clock.sleep_until(target)
-            except SimulationStalled as stalled:
-                # Seen with the test server's update handling ("invalid history builder
-                # state"): report it as a failed workflow task and end with what was seen.
-                self.invariants.breach("workflow_tasks", "-", str(stalled))
-                self.stalled = True
-                break
-            await asyncio.gather(*(self._do(a.run, now) for a in self.agenda.due(now)))
+            now = await self._sleep_until(target)
+            await asyncio.gather(*(self._do(action, now) for action in self.agenda.due(now)))
             if now >= next_look:
                 await self._look(now)
                 next_look = self._next_look(now)
@@ -137,9 +159,13 @@ class Driver:
                 self.print_progress(now)
                 while next_report <= now:
                     next_report += report_every
-        if not self.stalled:
-            await self._look(now)
-            await self._check_closed(now)
+        await self._look(now)
+        await self._check_closed(now)
+
+    async def _sleep_until(self, at: datetime) -> datetime:
+        async with self.watchdog.doing(f"letting virtual time pass to {at.isoformat()}"):
+            self.now = await self.stack.clock.sleep_until(at)
+        return self.now
 
     def _next_look(self, now: datetime) -> datetime:
         """Every half hour while offices are open; otherwise just before the next opening."""
@@ -159,7 +185,8 @@ class Driver:
         return evening.replace(tzinfo=OSLO).astimezone(UTC)
 
     async def _look(self, now: datetime) -> None:
-        tasks, events = await self.observer.look(now)
+        async with self.watchdog.doing("reading the read model"):
+            tasks, events = await self.observer.look(now)
         for task in tasks:
             self.responders.on_task(task)
         for event in events:
@@ -181,14 +208,16 @@ class Driver:
     async def _check_closed(self, now: datetime) -> None:
         if self._to_check:
             ids, self._to_check = sorted(self._to_check), set()
-            await self.invariants.check(ids, now, closed=True)
+            async with self.watchdog.doing(f"checking {len(ids)} closed transitions"):
+                await self.invariants.check(ids, now, closed=True)
 
     async def _daily_checks(self, now: datetime) -> None:
         """A sample of open transitions, compared with the read model while they run."""
         open_ids = [tid for tid, s in self.state.items() if s.started and not s.closed]
         rng = random.Random(f"{self.config.seed}:{now.date()}")
         sample = rng.sample(open_ids, min(self.config.checks_per_day, len(open_ids)))
-        await self.invariants.check(sorted(sample), now, closed=False)
+        async with self.watchdog.doing(f"checking {len(sample)} open transitions"):
+            await self.invariants.check(sorted(sample), now, closed=False)
 
     def print_progress(self, now: datetime) -> None:
         assert self.virtual_start is not None and self.virtual_end is not None
@@ -344,6 +373,11 @@ class Driver:
         return run
 
     # --- the end --------------------------------------------------------------------------
+
+    def lost_command(self, *transition_ids: str) -> str | None:
+        """The command the test server lost for one of these transitions, if any."""
+        lost = [c for c in self.commands.lost if c.transition_id in transition_ids]
+        return str(lost[0]) if lost else None
 
     def open_reason(self, transition_id: str) -> str | None:
         """Why a case is still open at the end, if the simulation can name it."""

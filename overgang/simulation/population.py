@@ -50,6 +50,9 @@ class SimulationConfig:
     lar_share: float = 0.06  # LAR changes, as a share of discharges
     checks_per_day: int = 20  # open transitions compared with the read model each day
     history_share: float = 0.1  # closed workflows whose history is read for failed tasks
+    # Wall seconds without any sleep, command or check finishing before the run is ended as
+    # stalled: a busy day's burst of commands finishes well within it on two cores.
+    stall_seconds: float = 120.0
 
     @property
     def discharges(self) -> int:

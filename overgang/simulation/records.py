@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowExecutionDescription
 from temporalio.service import RPCError
 
 from domain.calendar import OfficeHours
@@ -20,6 +20,9 @@ from store.tables import EscalationPolicyRow, EventRow, NotificationRow, Person,
 from workflows.transition import TransitionView
 
 CONCURRENT_QUERIES = 32
+# A difference between the read model and the workflow is looked at again once the workflow's
+# activities are done: this many looks this far apart (wall seconds) at most.
+SETTLE_LOOKS, SETTLE_PAUSE = 50, 0.2
 
 
 @dataclass(frozen=True)
@@ -84,6 +87,25 @@ async def read_views(client: Client, records: dict[str, Record]) -> None:
                 record.query_error = error.message[:200]
 
     await asyncio.gather(*(one(r) for r in records.values()))
+
+
+async def wait_for_activities(client: Client, workflow_ids: list[str]) -> None:
+    """Until none of these workflows has an activity pending (its projection written), or
+    SETTLE_LOOKS looks have passed: a check then reports what it sees."""
+    for _ in range(SETTLE_LOOKS):
+        described = await asyncio.gather(
+            *(client.get_workflow_handle(w).describe() for w in workflow_ids),
+            return_exceptions=True,
+        )
+        if not any(_busy(d) for d in described):
+            return
+        await asyncio.sleep(SETTLE_PAUSE)  # wall time: the activities run at their own pace
+
+
+def _busy(described: WorkflowExecutionDescription | BaseException) -> bool:
+    if isinstance(described, BaseException):
+        return False  # closed, or gone: nothing more will be written
+    return bool(described.raw_description.pending_activities)
 
 
 @dataclass(frozen=True)

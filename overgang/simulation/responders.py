@@ -148,6 +148,13 @@ class Responders:
     def _accept_and_work(self, task: SeenTask) -> Callable[[datetime], Any]:
         async def run(now: datetime) -> None:
             await self._task_command(task, TransitionWorkflow.accept, AcceptTask)(now)
+            # Its own step: one that is deferred runs again whole, and must not accept twice.
+            self._at(now, task, "start work", self._work(task))
+
+        return run
+
+    def _work(self, task: SeenTask) -> Callable[[datetime], Any]:
+        async def run(now: datetime) -> None:
             await self._task_command(task, TransitionWorkflow.start_work, StartTask)(now)
             low, high = DAYS_TO_COMPLETE.get(task.kind, (1, 5))
             rng = case_rng(self.driver.config.seed, task.id, "complete")

@@ -13,6 +13,7 @@ from pathlib import Path
 from sqlalchemy import text
 
 from domain.discharge import OSLO
+from overgang.simulation.commands import LOST_BY_TEST_SERVER
 from overgang.simulation.driver import Driver
 from overgang.simulation.environment import simulation_stack
 from overgang.simulation.invariants import Outcome
@@ -28,6 +29,10 @@ _OPEN = text(
     "WHERE tr.status = 'active' GROUP BY 1, 2, 3"
 )
 
+_LAST_EVENTS = text(
+    "SELECT kind, at FROM events WHERE transition_id = :id ORDER BY seq DESC LIMIT 6"
+)
+
 
 def first_monday_after(now: datetime) -> date:
     today = now.astimezone(OSLO).date()
@@ -40,6 +45,8 @@ class RunResult:
     figures: list[str]
     throughput: Throughput
     open_reasons: dict[str, str]
+    lost_commands: list[str]
+    stalled: bool = False
 
     @property
     def broken(self) -> int:
@@ -48,8 +55,10 @@ class RunResult:
 
 async def simulate(config: SimulationConfig, folder: Path | None = None) -> int:
     """Run the population through virtual time; print progress and the report. Exit status:
-    0 if every invariant held, 1 if one broke."""
+    0 if every invariant held, 1 if one broke, 2 if the run stalled and was ended early."""
     result = await run_simulation(config, folder)
+    if result.stalled:
+        return 2
     return 1 if result.broken else 0
 
 
@@ -99,9 +108,15 @@ async def _final_checks(driver: Driver, end: datetime) -> None:
     invariants.count("ends", driver.progress.started)
     driver.open_reasons = {}
     for transition_id, root_id, kind, open_tasks in open_rows:
-        reason = driver.open_reason(root_id)
+        # Named first: a command the test server lost is not the workflow's fault, but it is
+        # never hidden behind another reason either.
+        reason = driver.lost_command(transition_id, root_id) or driver.open_reason(root_id)
         if reason is None:
-            event = f"{kind} still open (open tasks: {open_tasks or 'none'}), nothing left planned"
+            last = await _last_events(driver, transition_id)
+            event = (
+                f"{kind} still open (open tasks: {open_tasks or 'none'}), nothing left planned; "
+                f"last events: {last}"
+            )
             invariants.breach("ends", transition_id, event)
         else:
             driver.open_reasons[transition_id] = reason
@@ -109,23 +124,55 @@ async def _final_checks(driver: Driver, end: datetime) -> None:
         invariants.breach("lar_objection", root_id, finding)
 
 
+async def _last_events(driver: Driver, transition_id: str) -> str:
+    async with driver.stack.db.transaction() as session:
+        rows = (await session.execute(_LAST_EVENTS, {"id": transition_id})).all()
+    return ", ".join(f"{kind} {at.astimezone(OSLO):%m-%d %H:%M}" for kind, at in reversed(rows))
+
+
 def _print_report(driver: Driver, lines: list[str], throughput: Throughput) -> RunResult:
     outcomes = driver.invariants.outcomes
-    reasons = sorted({r.split(" planned")[0] for r in driver.open_reasons.values()})
+    lost = driver.commands.lost
+    reasons = sorted({_short(r) for r in driver.open_reasons.values()})
     refused = driver.commands.refused.most_common(6)
     print("\n=== overgang simulate: report ===")
     for line in invariant_lines(outcomes):
         print(line)
     print(f"Open at the end: {len(driver.open_reasons)} ({', '.join(reasons) or 'none'})")
+    open_lost = sum(LOST_BY_TEST_SERVER in r for r in driver.open_reasons.values())
+    print(f"  of them open because the test server lost a command: {open_lost}")
     print("Commands: " + ", ".join(f"{k} {n}" for k, n in sorted(driver.commands.sent.items())))
+    if driver.commands.deferred:
+        deferred = dict(driver.commands.deferred)
+        print(f"  deferred until a timer due within minutes had fired: {deferred}")
     if driver.commands.retried:
-        print(f"  retried after the test server lost the update: {dict(driver.commands.retried)}")
+        retried = dict(driver.commands.retried)
+        print(f"  sent again (fresh id) after 'not found' or no answer: {retried}")
+    if driver.commands.applied_unanswered:
+        applied = dict(driver.commands.applied_unanswered)
+        print(f"  done although the answer was lost (found in the history, not re-sent): {applied}")
     for (update, reason), n in refused:
         print(f"  refused {n}× {update}: {reason}")
+    print(f"Commands lost by the time-skipping test server: {len(lost)}")
+    for command in lost:
+        print(f"  {command}")
     print("\nWhat a leader would see for the simulated period:")
     for line in lines:
         print(f"  {line}")
     print()
     for line in throughput_lines(throughput):
         print(line)
-    return RunResult(driver.invariants.outcomes, lines, throughput, driver.open_reasons)
+    return RunResult(
+        driver.invariants.outcomes,
+        lines,
+        throughput,
+        driver.open_reasons,
+        [str(command) for command in lost],
+        driver.stalled,
+    )
+
+
+def _short(reason: str) -> str:
+    if LOST_BY_TEST_SERVER in reason:
+        return f"a command {LOST_BY_TEST_SERVER}"
+    return reason.split(" planned")[0]

@@ -164,3 +164,32 @@ async def test_continue_as_new_in_the_middle_of_an_escalation_loses_and_repeats_
         ]
     )  # each level once, across the runs
     assert sum(n[0] == "reminder" for n in notices) == 2 * len(reminded)
+
+
+async def test_an_intake_accepted_after_the_patient_left_is_done_at_once(
+    virtual: VirtualStack,
+) -> None:
+    """The patient leaves before the municipality has accepted; its later acceptance means it
+    has received the patient, so the step is done (not left open for ever) and no cooperation
+    meeting opens for a patient who is already out."""
+    await virtual.use_policy(clock_levels(MONTH, MONTH))
+    handle = await virtual.start_discharge((await virtual.now()).date() + timedelta(days=2))
+    view = await handle.query(DischargeWorkflow.view)
+    intake = next(t for t in view.tasks if t.kind.value == "municipal_intake")
+    contact = virtual.people.contact
+    await handle.execute_update(
+        DischargeWorkflow.acknowledge, AcknowledgeTask(task_id=intake.id, actor=contact)
+    )
+    await handle.execute_update(
+        DischargeWorkflow.mark_discharged,
+        MarkDischarged(actor=virtual.people.coordinator, planned=False),
+    )
+    accepted = await handle.execute_update(
+        DischargeWorkflow.accept, AcceptTask(task_id=intake.id, actor=contact)
+    )
+    assert accepted.status.value == "accepted"  # what the municipality did, as it did it
+
+    tasks = {t.kind.value: t for t in (await handle.query(DischargeWorkflow.view)).tasks}
+    assert tasks["municipal_intake"].status.value == "completed"
+    assert tasks["municipal_intake"].business_status == "patient received"
+    assert "cooperation_meeting" not in tasks
