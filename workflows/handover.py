@@ -10,6 +10,8 @@ parent's view shows, and it reports its end to the parent by signal.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from pydantic import BaseModel
 from temporalio import workflow
 
@@ -34,6 +36,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.transition import TransitionCore, TransitionKind, TransitionRecord, TransitionStatus
     from workflows.task_board import TaskBoard
     from workflows.transition import TransitionView, TransitionWorkflow
+    from workflows.versions import DEADLINE_BEFORE_STEP_OPENS
 
 
 class HandoverInput(BaseModel):
@@ -87,7 +90,9 @@ class HandoverWorkflow(TransitionWorkflow):
     async def _begin(self) -> None:
         start = self.state.start
         await self.board.register(self._record())
-        await self.board.open_task(start.kind, start.owner_unit_id, due_at=start.due_at)
+        # Read the deadline after the await: the parent may have moved it meanwhile.
+        due_at = self.state.start.due_at
+        await self.board.open_task(start.kind, start.owner_unit_id, due_at=due_at)
         self.state.initialized = True
 
     def _record(self) -> TransitionRecord:
@@ -192,7 +197,11 @@ class HandoverWorkflow(TransitionWorkflow):
 
     @workflow.signal
     async def move_deadline(self, message: MoveDeadline) -> None:
-        """The discharge date moved: the open step's deadline moves with it."""
+        """The discharge date moved: the open step's deadline moves with it, or, while the
+        step is still being opened, the deadline it opens with."""
+        if not self.state.initialized and workflow.patched(DEADLINE_BEFORE_STEP_OPENS):
+            self._move_unopened_deadline(message.due_at)
+            return
         for task in self.state.core.open_tasks():
             self.board.move_deadline(task, message.due_at)
             self.state.core.record(
@@ -202,6 +211,12 @@ class HandoverWorkflow(TransitionWorkflow):
                 due_at=message.due_at.isoformat(),
             )
         await self.board.sync()
+
+    def _move_unopened_deadline(self, due_at: datetime) -> None:
+        self.state.start = self.state.start.model_copy(update={"due_at": due_at})
+        self.state.core.record(
+            workflow.now(), EventKind.DISCHARGE_DATE_CHANGED, due_at=due_at.isoformat()
+        )
 
     @workflow.query
     def view(self) -> TransitionView:

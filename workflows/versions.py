@@ -26,3 +26,7 @@ LAR_OBJECTION_HOLDS = "lar-objection-holds"
 # received them), as at a discharge, and opens no cooperation meeting: before, it stayed
 # accepted and the transition never ended.
 INTAKE_AFTER_DISCHARGE = "intake-after-discharge"
+
+# A discharge date moved while a handover's step is still being opened (its record being
+# written) becomes the step's deadline: before, the move found no open step and was lost.
+DEADLINE_BEFORE_STEP_OPENS = "deadline-before-step-opens"

@@ -4,6 +4,7 @@ passes, following the deadline when the discharge date moves it (earlier or late
 
 from __future__ import annotations
 
+import uuid
 from datetime import date, timedelta
 from typing import Any
 
@@ -11,9 +12,19 @@ from temporalio.client import WorkflowHandle
 
 from domain.commands import AcceptTask, AcknowledgeTask
 from domain.discharge import ChangeDischargeDate, Consents, Needs
+from domain.handover import HandoverStart, MoveDeadline
+from domain.tasks import TaskKind
+from workflows.handover import HandoverInput
 from workflows.search_attributes import OVERDUE
 
-from virtual_time import DischargeWorkflow, VirtualStack, clock_levels, oslo, transition_id
+from virtual_time import (
+    DischargeWorkflow,
+    HandoverWorkflow,
+    VirtualStack,
+    clock_levels,
+    oslo,
+    transition_id,
+)
 
 MONTH = 30 * 24 * 60  # minutes: no step's own escalation deadline passes during these tests
 
@@ -129,3 +140,41 @@ async def test_a_handover_deadline_moved_by_the_parent_goes_overdue_at_the_new_o
     [flag] = await virtual.event(child_tid, "task_overdue")
     assert oslo(later) <= flag.at < oslo(later) + timedelta(seconds=1)
     assert await search_attribute_overdue(virtual, child) is True
+
+
+async def test_a_deadline_moved_while_the_handover_step_opens_is_the_steps_deadline(
+    virtual: VirtualStack,
+) -> None:
+    """The parent's move arrives with the handover's start (signal-with-start), before its
+    step is open: the step opens with the moved deadline and goes overdue at it, not before."""
+    await virtual.use_policy(clock_levels(MONTH, MONTH))
+    d = virtual.directory
+    now = await virtual.now()
+    first, moved = now + timedelta(days=2), now + timedelta(days=6)
+    start = HandoverStart(
+        transition_id=str(uuid.uuid4()),
+        kind=TaskKind.HANDOVER,
+        patient_id=await virtual.patient(),
+        municipality_number=d.number,
+        origin_unit_id=d.dps,
+        owner_unit_id=d.nav,
+        started_by=d.identity.coordinator,
+        what_matters="Å ha en jobb å gå til",
+        purpose="Søknad om arbeidsavklaringspenger",
+        due_at=first,
+    )
+    child = await virtual.client.start_workflow(
+        HandoverWorkflow.run,
+        HandoverInput(start=start),
+        id=f"handover-{start.transition_id}",
+        task_queue=virtual.queue,
+        start_signal="move_deadline",
+        start_signal_args=[MoveDeadline(due_at=moved)],
+    )
+
+    await virtual.advance_to(first + timedelta(hours=1))
+    await virtual.settled(child)
+    assert await virtual.events(start.transition_id, "task_overdue") == []
+    await virtual.advance_to(moved + timedelta(hours=1))
+    [flag] = await virtual.event(start.transition_id, "task_overdue")
+    assert moved <= flag.at < moved + timedelta(seconds=1)
