@@ -77,6 +77,7 @@ READ_ROUTES = {
     "GET /fhir/r4/Task/{task_id}",
     "GET /fhir/r4/Task",
     "GET /api/v1/patients/{patient_id}/access-log",
+    "GET /api/v1/transitions/{transition_id}/access-log",
     "GET /api/v1/audit/events",
     "GET /api/v1/audit/stalled",
     "GET /api/v1/portfolio-transfers/{transfer_id}",

@@ -80,3 +80,12 @@ async def access_log(patient_id: str, scope: ScopeDep, session: SessionDep) -> l
     for those who care for the patient or oversee their transitions, emergency readers, and
     administrators."""
     return await service.access_log(session, scope, patient_id)
+
+
+@router.get("/api/v1/transitions/{transition_id}/access-log", response_model=list[AccessLogEntry])
+async def transition_access_log(
+    transition_id: str, scope: ScopeDep, session: SessionDep
+) -> list[AccessLogEntry]:
+    """The access log of this transition's patient, under the same rule as
+    `/api/v1/patients/{patient_id}/access-log`."""
+    return await service.transition_access_log(session, scope, transition_id)

@@ -18,6 +18,7 @@ from api.auth import access as reading
 from api.auth import projection
 from api.auth.access import Access, Scope
 from api.auth.policy import ADMINISTRATION, Forbidden
+from api.errors import Problem
 from api.pagination import decode_cursor, encode_cursor
 from api.transitions.listing import visible_step_summaries
 from domain.access import purpose as purpose_of
@@ -184,6 +185,17 @@ async def access_log(session: AsyncSession, scope: Scope, patient_id: str) -> li
         for e in entries
         if scope.is_administrator or e.transition_id is None or e.transition_id in mine
     ]
+
+
+async def transition_access_log(
+    session: AsyncSession, scope: Scope, transition_id: str
+) -> list[AccessLogEntry]:
+    """The access log of the transition's patient: the way in for those who know the
+    transition, since the patient's internal id is not shown to anyone."""
+    row = await session.get(Transition, transition_id)
+    if row is None:
+        raise Problem(404, "Not found", f"no transition {transition_id}")
+    return await access_log(session, scope, row.patient_id)
 
 
 ACCESS_LOG_REFUSED = (

@@ -207,18 +207,33 @@ async def fhir_read(
             assert "statusReason" not in answer.json()
 
 
+def log_readers(m: Facts, persona: str, t: str) -> set[str]:
+    """The patient's transitions whose relation lets the persona read the patient's log."""
+    patient = m.rows[t].patient_id
+    theirs = [i for i, r in m.rows.items() if r.patient_id == patient]
+    return {i for i in theirs if reads_access_log(found(m, persona, i))}
+
+
 @check("GET /api/v1/patients/{patient_id}/access-log")
 async def access_log(
     w: World, m: Facts, http: httpx.AsyncClient, db: Database, persona: str, t: str
 ) -> None:
     patient = m.rows[t].patient_id
-    theirs = [i for i, r in m.rows.items() if r.patient_id == patient]
-    related = {i for i in theirs if reads_access_log(found(m, persona, i))}
-    admin = persona == "administrator"
+    related, admin = log_readers(m, persona, t), persona == "administrator"
     answer = await http.get(f"/api/v1/patients/{patient}/access-log", headers=w.headers(persona))
     assert answer.status_code == (200 if related or admin else 403), answer.text
     if answer.status_code == 200 and not admin:
         assert {e["transition_id"] for e in answer.json()} <= related | {None}
+
+
+@check("GET /api/v1/transitions/{transition_id}/access-log")
+async def transition_access_log(
+    w: World, m: Facts, http: httpx.AsyncClient, db: Database, persona: str, t: str
+) -> None:
+    """The same rule as the patient's log, reached through one of the patient's transitions."""
+    related, admin = log_readers(m, persona, t), persona == "administrator"
+    answer = await http.get(f"/api/v1/transitions/{t}/access-log", headers=w.headers(persona))
+    assert answer.status_code == (200 if related or admin else 403), answer.text
 
 
 @check("GET /api/v1/transitions")
