@@ -17,7 +17,6 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.directory import DirectoryActivities
     from domain import tasks as task_rules
     from domain.escalation import (
         EscalationPolicy,
@@ -29,6 +28,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.tasks import CommandRefused, Task, TaskKind
     from domain.timeline import EventKind
     from domain.transition import TransitionCore, TransitionRecord
+    from workflows import activity_stubs as stubs
     from workflows.escalation_watcher import EscalationWatcher
     from workflows.notifier import Notifier
     from workflows.overdue_watcher import OverdueWatcher
@@ -137,8 +137,8 @@ class TaskBoard:
             unit_id=owner_unit_id,
             task_kind=kind,
         )
-        return await workflow.execute_activity_method(
-            DirectoryActivities.load_escalation_policy,
+        return await workflow.execute_activity(
+            stubs.load_escalation_policy,
             query,
             start_to_close_timeout=ACTIVITY_TIMEOUT,
             retry_policy=ACTIVITY_RETRY,
