@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable
 from types import ModuleType
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
@@ -13,13 +13,16 @@ from fastapi.responses import RedirectResponse, Response
 from api.deps import SessionDep, SettingsDep, TemporalDep
 from api.directory import lookup
 from api.discharges import service as discharges
+from api.discharges.schemas import DischargeCreate
 from api.errors import Problem
 from api.lar_changes import service as lar_changes
+from api.lar_changes.schemas import LarChangeCreate
 from api.transitions import own
 from web import discharge_form, lar_form
 from web.identity import CsrfChecked, WebActor, WebScope, mark_web
 from web.rendering import render
 
+Body = TypeVar("Body")
 router = APIRouter(dependencies=[Depends(mark_web)], include_in_schema=False)
 
 
@@ -68,7 +71,7 @@ async def start_discharge(
     warnings: list[str] = []
     under_way: list[str] = []
 
-    async def start(key: str) -> str:
+    async def start(body: DischargeCreate, key: str) -> str:
         queue = settings.temporal_task_queue
         try:
             started = await discharges.start_discharge(session, temporal, queue, actor, body, key)
@@ -99,9 +102,9 @@ def _under_way(problem: Problem) -> str:
 
 async def _start_from_form(
     form: Any,
-    body: Any,
+    body: Body | None,
     errors: dict[str, str],
-    start: Callable[[str], Awaitable[str]],
+    start: Callable[[Body, str], Awaitable[str]],
     form_rules: ModuleType,
 ) -> tuple[str | None, dict[str, str]]:
     """Start what a parsed form asks for; the service's 422 (it names the request's field)
@@ -109,7 +112,7 @@ async def _start_from_form(
     if body is None:
         return None, errors
     try:
-        return await start(str(form.get("idempotency_key") or uuid.uuid4())), errors
+        return await start(body, str(form.get("idempotency_key") or uuid.uuid4())), errors
     except Problem as problem:
         if problem.status != 422:
             raise
@@ -155,7 +158,7 @@ async def start_lar_change(
     form = await request.form()
     body, errors = lar_form.parse(form)
 
-    async def start(key: str) -> str:
+    async def start(body: LarChangeCreate, key: str) -> str:
         queue = settings.temporal_task_queue
         started = await lar_changes.start_lar_change(session, temporal, queue, actor, body, key)
         return started.id
