@@ -198,11 +198,11 @@ async def open_in_emergency(
 
 async def _drive(
     request: Request, scope: Scope, session: SessionDep, temporal: TemporalDep,
-    transition_id: str, update: str, command: BaseModel, done: str,
+    transition_id: str, command: BaseModel, done: str,
 ) -> Response:  # fmt: skip
     try:
         await transitions.send(
-            temporal, await transitions.get_transition(session, transition_id), update, command
+            temporal, await transitions.get_transition(session, transition_id), command
         )
     except WorkflowUpdateFailedError as failure:
         cause = failure.cause
@@ -220,9 +220,7 @@ async def mark_ready(
         session, scope.actor, transition_id, kind=DISCHARGE, what="this command"
     )
     command = MarkReady(actor=scope.actor)
-    return await _drive(
-        request, scope, session, temporal, transition_id, "mark_ready", command, "klar"
-    )
+    return await _drive(request, scope, session, temporal, transition_id, command, "klar")
 
 
 @router.post("/overganger/{transition_id}/utskrevet", dependencies=[CsrfChecked])
@@ -235,9 +233,7 @@ async def mark_discharged(
     )
     form = await request.form()
     command = MarkDischarged(actor=scope.actor, planned=form.get("planned") != "nei")
-    return await _drive(
-        request, scope, session, temporal, transition_id, "mark_discharged", command, "utskrevet"
-    )
+    return await _drive(request, scope, session, temporal, transition_id, command, "utskrevet")
 
 
 @router.post("/overganger/{transition_id}/avmeld", dependencies=[CsrfChecked])
@@ -251,9 +247,7 @@ async def cancel(
         errors = {"reason": "Skriv hvorfor overgangen avmeldes."}
         return await _page(request, scope, session, transition_id, errors=errors)
     command = CancelTransition(actor=scope.actor, reason=reason)
-    return await _drive(
-        request, scope, session, temporal, transition_id, "cancel", command, "avmeldt"
-    )
+    return await _drive(request, scope, session, temporal, transition_id, command, "avmeldt")
 
 
 @router.post("/overganger/{transition_id}/forste-kontakt", dependencies=[CsrfChecked])
@@ -275,7 +269,7 @@ async def first_contact(
         errors = {"contacted_on": "Skriv datoen for første kontakt som dd.mm.åååå."}
         return await _page(request, scope, session, transition_id, errors=errors)
     try:
-        await transitions.send_for_task(temporal, transition, "record_first_contact", command)
+        await transitions.send_for_task(temporal, transition, command)
     except WorkflowUpdateFailedError as failure:
         cause = failure.cause
         reason = cause.message if isinstance(cause, ApplicationError) else str(failure)
