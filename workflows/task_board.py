@@ -144,6 +144,22 @@ class TaskBoard:
             retry_policy=ACTIVITY_RETRY,
         )
 
+    async def escalate_to_top(
+        self, task: Task, missed: EventKind, reason: str, **facts: str
+    ) -> None:
+        """A step's hard deadline passed (LAR answer, follow-up): record `missed` with its
+        facts, escalate the step to its policy's last level, and tell that level."""
+        top = len(task.policy.levels) - 1
+        task = self.core.put_task(task_rules.escalate_to(task, top, workflow.now()))
+        self.core.record(workflow.now(), missed, task_id=task.id, **facts)
+        self.core.record(
+            workflow.now(), EventKind.ESCALATED, task_id=task.id, level=str(top), reason=reason
+        )
+        async with self.supervisor.busy():
+            await self.sync()
+        level = task.policy.levels[top]
+        await self.notify(task, NotificationReason.ESCALATION, top, level.notify, 1)
+
     # --- notices outside the escalation chain --------------------------------------------
 
     async def notify(
