@@ -7,13 +7,12 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, ValidationError
 from temporalio.client import WorkflowUpdateFailedError
-from temporalio.exceptions import ApplicationError
 
 from api.auth.access import Scope
 from api.auth.policy import Forbidden
 from api.deps import SessionDep, TemporalDep
 from api.directory import lookup
-from api.errors import Problem
+from api.errors import Problem, refusal_reason
 from api.tasks import checks, choices
 from api.tasks import service as tasks
 from api.transitions import service as transitions
@@ -129,8 +128,7 @@ async def _run(
             raise
         return await _refused(request, scope, session, task_id, _command_errors(problem))
     except WorkflowUpdateFailedError as error:
-        cause = error.cause
-        reason = cause.message if isinstance(cause, ApplicationError) else str(error)
+        reason = refusal_reason(error)
         return await _refused(request, scope, session, task_id, {}, reason)
     if command_of is RejectTask:
         # Rejecting hands the step on: the unit no longer reads the transition (domain.access).
@@ -218,7 +216,6 @@ async def answer_lar_change(
     try:
         await transitions.send_for_task(temporal, transition, command)
     except WorkflowUpdateFailedError as error:
-        cause = error.cause
-        reason = cause.message if isinstance(cause, ApplicationError) else str(error)
+        reason = refusal_reason(error)
         return await _refused(request, scope, session, task_id, {}, reason)
     return RedirectResponse(f"/oppgaver/{task_id}?utfort=lar-svar", status_code=303)

@@ -11,7 +11,6 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, ValidationError
 from temporalio.client import WorkflowUpdateFailedError
-from temporalio.exceptions import ApplicationError
 
 from api.auth import policy
 from api.auth.access import Scope
@@ -19,7 +18,7 @@ from api.deps import SessionDep, SettingsDep, TemporalDep, get_settings
 from api.directory import lookup
 from api.emergency import service as emergency
 from api.emergency.schemas import EmergencyAccessCreate
-from api.errors import Problem
+from api.errors import Problem, refusal_reason
 from api.transitions import service as transitions
 from api.transitions.schemas import TransitionDetail
 from domain.access import Part, Relation
@@ -205,8 +204,7 @@ async def _drive(
             temporal, await transitions.get_transition(session, transition_id), command
         )
     except WorkflowUpdateFailedError as failure:
-        cause = failure.cause
-        reason = cause.message if isinstance(cause, ApplicationError) else str(failure)
+        reason = refusal_reason(failure)
         return await _page(request, scope, session, transition_id, error=reason)
     return RedirectResponse(f"/overganger/{transition_id}?melding={done}", status_code=303)
 
@@ -271,7 +269,6 @@ async def first_contact(
     try:
         await transitions.send_for_task(temporal, transition, command)
     except WorkflowUpdateFailedError as failure:
-        cause = failure.cause
-        reason = cause.message if isinstance(cause, ApplicationError) else str(failure)
+        reason = refusal_reason(failure)
         return await _page(request, scope, session, transition_id, error=reason)
     return RedirectResponse(f"/overganger/{transition_id}?melding=kontakt", status_code=303)
