@@ -27,10 +27,10 @@ from temporalio.worker import (
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.directory import DirectoryActivities
-from activities.email_channel import EmailChannel
+from activities.email_channel import EmailChannel, EmailOptions
 from activities.notifications import NotificationActivities
 from activities.read_model import ReadModelActivities
-from activities.webhook_channel import WebhookChannel
+from activities.webhook_channel import WebhookChannel, WebhookOptions
 from domain.calendar import norwegian_public_holidays
 from foundation.observability import transition_id_of
 from foundation.settings import Settings
@@ -51,10 +51,36 @@ WORKFLOW_RUNNER = SandboxedWorkflowRunner(
 )
 
 
+def email_options(settings: Settings) -> EmailOptions:
+    password = settings.smtp_password
+    return EmailOptions(
+        base_url=settings.api_base_url,
+        sender=settings.smtp_sender,
+        host=settings.smtp_host,
+        port=settings.smtp_port,
+        username=settings.smtp_username,
+        password=password.get_secret_value() if password else None,
+        start_tls=settings.smtp_start_tls,
+        timeout_seconds=settings.smtp_timeout_seconds,
+    )
+
+
+def webhook_options(settings: Settings) -> WebhookOptions:
+    return WebhookOptions(
+        base_url=settings.api_base_url, timeout_seconds=settings.webhook_timeout_seconds
+    )
+
+
+def notification_activities(db: Database, settings: Settings) -> NotificationActivities:
+    """Notices on every channel, configured from the one Settings: activities never read it."""
+    email = EmailChannel(email_options(settings))
+    return NotificationActivities(db, email, WebhookChannel(webhook_options(settings)))
+
+
 def activities_for(db: Database, settings: Settings) -> list[Callable[..., Any]]:
     read_model = ReadModelActivities(db)
     directory = DirectoryActivities(db)
-    notifications = NotificationActivities(db, EmailChannel(settings), WebhookChannel(settings))
+    notifications = notification_activities(db, settings)
     return [
         read_model.register_transition,
         read_model.project,

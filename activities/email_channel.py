@@ -7,13 +7,13 @@ nothing from the transition's free text.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from email.message import EmailMessage
 
 import aiosmtplib
 
 from domain.notifications import NotificationReason, NotificationRequest
 from domain.tasks import TaskKind
-from foundation.settings import Settings
 
 TASK_KIND_NO = {
     TaskKind.MUNICIPAL_INTAKE: "kommunens mottak av utskrivningsklar pasient",
@@ -38,17 +38,31 @@ REASON_NO = {
 }
 
 
-def task_link(settings: Settings, task_id: str) -> str:
+@dataclass(frozen=True)
+class EmailOptions:
+    """What the e-mail channel needs, handed over by the worker (worker.email_options)."""
+
+    base_url: str
+    sender: str
+    host: str
+    port: int
+    username: str | None = None
+    password: str | None = None
+    start_tls: bool = False
+    timeout_seconds: float = 10.0
+
+
+def task_link(base_url: str, task_id: str) -> str:
     """The task's page (web: /oppgaver/{id}), where the signed-in reader sees what they may."""
-    return f"{settings.api_base_url}/oppgaver/{task_id}"
+    return f"{base_url}/oppgaver/{task_id}"
 
 
-def compose(settings: Settings, request: NotificationRequest, to: str) -> EmailMessage:
+def compose(options: EmailOptions, request: NotificationRequest, to: str) -> EmailMessage:
     """The message for one recipient; `request.key` becomes its Message-ID for deduplication."""
     kind = TASK_KIND_NO.get(request.task_kind, request.task_kind.value)
     reason = REASON_NO[request.reason]
     message = EmailMessage()
-    message["From"] = settings.smtp_sender
+    message["From"] = options.sender
     message["To"] = to
     message["Subject"] = f"{reason}: {kind} (nivå {request.level})"
     message["Message-ID"] = f"<{request.key.replace(':', '.')}.{to.split('@')[0]}@overgang>"
@@ -56,25 +70,24 @@ def compose(settings: Settings, request: NotificationRequest, to: str) -> EmailM
         f"{reason} i overgang.\n\n"
         f"Oppgave: {kind}\n"
         f"Eskaleringsnivå: {request.level}\n\n"
-        f"Åpne oppgaven: {task_link(settings, request.task_id)}\n\n"
+        f"Åpne oppgaven: {task_link(options.base_url, request.task_id)}\n\n"
         "Pasientopplysninger sendes ikke på e-post; logg inn for å se dem.\n"
     )
     return message
 
 
 class EmailChannel:
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
+    def __init__(self, options: EmailOptions) -> None:
+        self.options = options
 
     async def send(self, request: NotificationRequest, to: str) -> None:
-        settings = self.settings
-        password = settings.smtp_password.get_secret_value() if settings.smtp_password else None
+        options = self.options
         await aiosmtplib.send(
-            compose(settings, request, to),
-            hostname=settings.smtp_host,
-            port=settings.smtp_port,
-            username=settings.smtp_username,
-            password=password,
-            start_tls=settings.smtp_start_tls,
-            timeout=settings.smtp_timeout_seconds,
+            compose(options, request, to),
+            hostname=options.host,
+            port=options.port,
+            username=options.username,
+            password=options.password,
+            start_tls=options.start_tls,
+            timeout=options.timeout_seconds,
         )

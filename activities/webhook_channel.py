@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass
 
 import httpx
 
 from activities.email_channel import task_link
 from domain.notifications import NotificationRequest
 from domain.webhook_signature import DELIVERY_HEADER, SIGNATURE_HEADER, sign
-from foundation.settings import Settings
 
 # A receiver that answers these may succeed later; any other 4xx will not.
 RETRYABLE_STATUSES = frozenset({408, 425, 429})
@@ -29,7 +29,15 @@ class WebhookFailed(Exception):
     """The receiver was unreachable or failed: retry."""
 
 
-def payload(settings: Settings, request: NotificationRequest, delivery_id: str) -> bytes:
+@dataclass(frozen=True)
+class WebhookOptions:
+    """What the webhook channel needs, handed over by the worker (worker.webhook_options)."""
+
+    base_url: str
+    timeout_seconds: float = 10.0
+
+
+def payload(base_url: str, request: NotificationRequest, delivery_id: str) -> bytes:
     body = {
         "type": f"task.{request.reason.value}",
         "delivery_id": delivery_id,
@@ -38,26 +46,26 @@ def payload(settings: Settings, request: NotificationRequest, delivery_id: str) 
         "task_kind": request.task_kind.value,
         "owner_unit_id": request.owner_unit_id,
         "level": request.level,
-        "link": task_link(settings, request.task_id),
+        "link": task_link(base_url, request.task_id),
     }
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 class WebhookChannel:
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
+    def __init__(self, options: WebhookOptions) -> None:
+        self.options = options
 
     async def send(
         self, request: NotificationRequest, url: str, secret: str, delivery_id: str
     ) -> None:
-        body = payload(self.settings, request, delivery_id)
+        body = payload(self.options.base_url, request, delivery_id)
         headers = {
             "Content-Type": "application/json",
             SIGNATURE_HEADER: sign(secret, int(time.time()), body),
             DELIVERY_HEADER: delivery_id,
         }
         try:
-            async with httpx.AsyncClient(timeout=self.settings.webhook_timeout_seconds) as client:
+            async with httpx.AsyncClient(timeout=self.options.timeout_seconds) as client:
                 response = await client.post(url, content=body, headers=headers)
         except httpx.HTTPError as error:
             raise WebhookFailed(f"webhook {url} unreachable: {error!r}") from error

@@ -87,11 +87,14 @@ async def _on_http(request: Request, error: StarletteHTTPException) -> JSONRespo
     )
 
 
-async def _on_update_failed(request: Request, error: WorkflowUpdateFailedError) -> JSONResponse:
+def refusal_reason(error: WorkflowUpdateFailedError) -> str:
+    """Why the workflow refused a command: its rule's own words (CommandRefused)."""
     cause = error.cause
-    if isinstance(cause, ApplicationError) and cause.type == "CommandRefused":
-        return problem_response(409, "Command refused", cause.message)
-    return problem_response(409, "Command refused", str(cause or error))
+    return cause.message if isinstance(cause, ApplicationError) else str(cause or error)
+
+
+async def _on_update_failed(request: Request, error: WorkflowUpdateFailedError) -> JSONResponse:
+    return problem_response(409, "Command refused", refusal_reason(error))
 
 
 async def _on_rpc(request: Request, error: RPCError) -> JSONResponse:

@@ -37,6 +37,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.deps import ActorDep, SessionDep
 from api.errors import Problem
+from api.updates import update_for
 from store import idempotency
 from store.idempotency import IdempotentAnswer
 
@@ -99,7 +100,6 @@ def update_id() -> str | None:
 
 async def execute_update(
     handle: WorkflowHandle[Any, Any],
-    update: str,
     command: BaseModel,
     result_type: type[Result],
     *,
@@ -112,13 +112,20 @@ async def execute_update(
     if keyed is None:
         if refuse_when_closed is not None:
             refuse_when_closed()
-        return await handle.execute_update(update, command, result_type=result_type)
+        return _answer(await handle.execute_update(update_for(command), command), result_type)
     try:
-        return await handle.execute_update(update, command, id=keyed, result_type=result_type)
+        answer = await handle.execute_update(update_for(command), command, id=keyed)
     except RPCError as error:  # "workflow execution already completed"
         if refuse_when_closed is not None and error.status is RPCStatusCode.NOT_FOUND:
             refuse_when_closed()
         raise
+    return _answer(answer, result_type)
+
+
+def _answer(answer: object, result_type: type[Result]) -> Result:
+    if not isinstance(answer, result_type):  # the Update's declared result decoded it
+        raise TypeError(f"expected {result_type.__name__}, got {type(answer).__name__}")
+    return answer
 
 
 def _reused(key: str) -> Problem:

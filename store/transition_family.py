@@ -12,18 +12,18 @@ from store.tables import EventRow, TaskRow, Transition
 
 
 async def children_of(session: AsyncSession, transition_id: str) -> list[Transition]:
-    rows = await session.scalars(
-        select(Transition)
-        .where(Transition.details["parent_transition_id"].as_string() == transition_id)
-        .order_by(Transition.started_at)
-    )
-    return list(rows)
+    return await _with_detail(session, "parent_transition_id", transition_id)
 
 
 async def batch_members(session: AsyncSession, batch_id: str) -> list[Transition]:
+    return await _with_detail(session, "batch_id", batch_id)
+
+
+async def _with_detail(session: AsyncSession, key: str, value: str) -> list[Transition]:
+    """The transitions whose details carry `key` = `value`, oldest first."""
     rows = await session.scalars(
         select(Transition)
-        .where(Transition.details["batch_id"].as_string() == batch_id)
+        .where(Transition.details[key].as_string() == value)
         .order_by(Transition.started_at)
     )
     return list(rows)

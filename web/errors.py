@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Awaitable, Callable
+from typing import Any
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
@@ -14,6 +16,8 @@ from web.identity import CsrfRefused, SignInRequired
 from web.rendering import render
 
 Handler = Callable[[Request, Exception], Awaitable[Response]]
+# What Starlette keeps: a handler may be plain or async.
+AnyHandler = Callable[[Request, Any], Response | Awaitable[Response]]
 
 TITLES = {
     400: "Noe var galt med forespørselen",
@@ -65,12 +69,14 @@ def refused_page(request: Request, refused: Refused, status: int = 403) -> Respo
     return render(request, "refused.html", context, status=status)
 
 
-def _for_pages(original: Handler) -> Handler:
+def _for_pages(original: AnyHandler) -> Handler:
     """The API's handler still runs (it audits a refusal); pages get a page instead: the
     page's own refusal (request.state.refused) for a 403, else the error page."""
 
     async def handle(request: Request, error: Exception) -> Response:
-        answer = await original(request, error)
+        answer = original(request, error)
+        if inspect.isawaitable(answer):
+            answer = await answer
         if not (getattr(request.state, "web", False) and isinstance(error, Problem)):
             return answer
         refused: Refused | None = getattr(request.state, "refused", None)

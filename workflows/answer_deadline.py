@@ -7,9 +7,7 @@ from __future__ import annotations
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from domain import tasks as task_rules
     from domain.lar import LarChangeState, consultation
-    from domain.notifications import NotificationReason
     from domain.tasks import Task
     from domain.timeline import EventKind
     from workflows.task_board import TaskBoard
@@ -38,23 +36,10 @@ class AnswerDeadlineWatcher:
             await self._escalate(self.state.core.tasks[task_id])
 
     async def _escalate(self, task: Task) -> None:
-        top = len(task.policy.levels) - 1
-        task = self.state.core.put_task(task_rules.escalate_to(task, top, workflow.now()))
         self.state.answer_deadline_missed = True
-        self.state.core.record(
-            workflow.now(),
+        await self.board.escalate_to_top(
+            task,
             EventKind.ANSWER_DEADLINE_MISSED,
-            task_id=task.id,
+            "not acknowledged by the working day before the effective date",
             effective_date=self.state.current_effective_date.isoformat(),
         )
-        self.state.core.record(
-            workflow.now(),
-            EventKind.ESCALATED,
-            task_id=task.id,
-            level=str(top),
-            reason="not acknowledged by the working day before the effective date",
-        )
-        async with self.board.supervisor.busy():
-            await self.board.sync()
-        level = task.policy.levels[top]
-        await self.board.notify(task, NotificationReason.ESCALATION, top, level.notify, 1)

@@ -7,9 +7,7 @@ from __future__ import annotations
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from domain import tasks as task_rules
     from domain.discharge import DischargeState
-    from domain.notifications import NotificationReason
     from domain.tasks import Task
     from domain.timeline import EventKind
     from workflows.task_board import TaskBoard
@@ -30,20 +28,10 @@ class FollowUpWatcher:
             await self._escalate(self.state.core.tasks[task_id])
 
     async def _escalate(self, task: Task) -> None:
-        core = self.state.core
-        top = len(task.policy.levels) - 1
-        task = core.put_task(task_rules.escalate_to(task, top, workflow.now()))
         self.state.follow_up_missed = True
-        window = self.state.start.timing.follow_up_within
-        core.record(workflow.now(), EventKind.FOLLOW_UP_MISSED, task_id=task.id, within=str(window))
-        core.record(
-            workflow.now(),
-            EventKind.ESCALATED,
-            task_id=task.id,
-            level=str(top),
-            reason="no first contact recorded within the follow-up window",
+        await self.board.escalate_to_top(
+            task,
+            EventKind.FOLLOW_UP_MISSED,
+            "no first contact recorded within the follow-up window",
+            within=str(self.state.start.timing.follow_up_within),
         )
-        async with self.board.supervisor.busy():
-            await self.board.sync()
-        level = task.policy.levels[top]
-        await self.board.notify(task, NotificationReason.ESCALATION, top, level.notify, 1)

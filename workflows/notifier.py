@@ -14,7 +14,6 @@ from collections.abc import Callable
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from activities.notifications import NotificationActivities
     from domain.escalation import Recipient
     from domain.notifications import (
         NotificationReason,
@@ -25,6 +24,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.tasks import Task
     from domain.timeline import EventKind
     from domain.transition import TransitionCore
+    from workflows import activity_stubs as stubs
     from workflows.projection import ACTIVITY_RETRY, ACTIVITY_TIMEOUT, Projector
     from workflows.supervision import Supervisor
 
@@ -86,8 +86,8 @@ class Notifier:
             await self._deliver(fallback.request, tuple(c.value for c in fallback.instead_of))
 
     async def _notify(self, request: NotificationRequest) -> NotificationReceipt:
-        return await workflow.execute_activity_method(
-            NotificationActivities.notify,
+        return await workflow.execute_activity(
+            stubs.notify,
             request,
             start_to_close_timeout=ACTIVITY_TIMEOUT,
             retry_policy=ACTIVITY_RETRY,

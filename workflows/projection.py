@@ -16,8 +16,8 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeUpdate
 
 with workflow.unsafe.imports_passed_through():
-    from activities.read_model import ReadModelActivities
     from domain.transition import Projection, TransitionCore, TransitionRecord, TransitionSnapshot
+    from workflows import activity_stubs as stubs
     from workflows import search_attributes as sa
     from workflows.supervision import Supervisor
 
@@ -46,8 +46,8 @@ class Projector:
                 sa.ORIGIN_UNIT.value_set(record.origin_unit_id),
             ]
         )
-        await workflow.execute_activity_method(
-            ReadModelActivities.register_transition,
+        await workflow.execute_activity(
+            stubs.register_transition,
             record,
             start_to_close_timeout=ACTIVITY_TIMEOUT,
             retry_policy=ACTIVITY_RETRY,
@@ -60,8 +60,8 @@ class Projector:
                 return
             projection = self._take_projection()
             self._upsert_search_attributes()
-            await workflow.execute_activity_method(
-                ReadModelActivities.project,
+            await workflow.execute_activity(
+                stubs.project,
                 projection,
                 start_to_close_timeout=ACTIVITY_TIMEOUT,
                 retry_policy=ACTIVITY_RETRY,

@@ -17,7 +17,6 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.directory import DirectoryActivities
     from domain import tasks as task_rules
     from domain.escalation import (
         EscalationPolicy,
@@ -29,6 +28,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.tasks import CommandRefused, Task, TaskKind
     from domain.timeline import EventKind
     from domain.transition import TransitionCore, TransitionRecord
+    from workflows import activity_stubs as stubs
     from workflows.escalation_watcher import EscalationWatcher
     from workflows.notifier import Notifier
     from workflows.overdue_watcher import OverdueWatcher
@@ -137,12 +137,28 @@ class TaskBoard:
             unit_id=owner_unit_id,
             task_kind=kind,
         )
-        return await workflow.execute_activity_method(
-            DirectoryActivities.load_escalation_policy,
+        return await workflow.execute_activity(
+            stubs.load_escalation_policy,
             query,
             start_to_close_timeout=ACTIVITY_TIMEOUT,
             retry_policy=ACTIVITY_RETRY,
         )
+
+    async def escalate_to_top(
+        self, task: Task, missed: EventKind, reason: str, **facts: str
+    ) -> None:
+        """A step's hard deadline passed (LAR answer, follow-up): record `missed` with its
+        facts, escalate the step to its policy's last level, and tell that level."""
+        top = len(task.policy.levels) - 1
+        task = self.core.put_task(task_rules.escalate_to(task, top, workflow.now()))
+        self.core.record(workflow.now(), missed, task_id=task.id, **facts)
+        self.core.record(
+            workflow.now(), EventKind.ESCALATED, task_id=task.id, level=str(top), reason=reason
+        )
+        async with self.supervisor.busy():
+            await self.sync()
+        level = task.policy.levels[top]
+        await self.notify(task, NotificationReason.ESCALATION, top, level.notify, 1)
 
     # --- notices outside the escalation chain --------------------------------------------
 

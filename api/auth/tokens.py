@@ -118,14 +118,9 @@ class TokenVerifier:
 
     def verify(self, token: str) -> Claims:
         try:
-            key = (
-                self._dev_key
-                if self._jwks is None
-                else self._jwks.get_signing_key_from_jwt(token).key
-            )
             payload = jwt.decode(
                 token,
-                key,
+                self._signing_key(token),
                 algorithms=["RS256", "ES256", "PS256"],
                 audience=self.audience,
                 issuer=self.issuer,

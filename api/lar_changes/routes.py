@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Header
+from pydantic import BaseModel
 
 from api.auth import policy
 from api.deps import ActorDep, SessionDep, SettingsDep, TemporalDep
@@ -19,6 +20,7 @@ from api.lar_changes.schemas import (
 from api.tasks.schemas import TaskPublic
 from api.transitions import service as transitions
 from api.transitions.schemas import TransitionState
+from domain.actors import Actor
 from domain.lar import (
     AnswerConsultation,
     OverrideConsultation,
@@ -59,7 +61,23 @@ async def answer(
         session, actor, transition_id, kind=LAR_CHANGE, what="an answer"
     )
     command = AnswerConsultation(actor=actor, agree=body.agree, comment=body.comment)
-    return await transitions.send_for_task(temporal, transition, "answer", command)
+    return await transitions.send_for_task(temporal, transition, command)
+
+
+async def _from_lar_side(
+    session: SessionDep,
+    temporal: TemporalDep,
+    actor: Actor,
+    transition_id: str,
+    command: BaseModel,
+    what: str,
+    rule: transitions.OriginRule = policy.may_propose_lar_change,
+) -> TransitionState:
+    """A command of the LAR side (the origin) to its LAR change: checked, then sent."""
+    transition = await transitions.commanded_by_origin(
+        session, actor, transition_id, kind=LAR_CHANGE, what=what, rule=rule
+    )
+    return await transitions.send(temporal, transition, command)
 
 
 @router.post("/{transition_id}/override", response_model=TransitionState)
@@ -72,16 +90,16 @@ async def override(
 ) -> TransitionState:
     """The LAR physician lets the change take effect without the municipality's agreement:
     no answer yet, or an objection (with a reason, audited)."""
-    transition = await transitions.commanded_by_origin(
+    command = OverrideConsultation(actor=actor, reason=body.reason)
+    return await _from_lar_side(
         session,
+        temporal,
         actor,
         transition_id,
-        kind=LAR_CHANGE,
-        what="an override",
+        command,
+        "an override",
         rule=policy.may_override_lar_consultation,
     )
-    command = OverrideConsultation(actor=actor, reason=body.reason)
-    return await transitions.send(temporal, transition, "override", command)
 
 
 @router.post("/{transition_id}/withdraw", response_model=TransitionState)
@@ -93,16 +111,8 @@ async def withdraw(
     temporal: TemporalDep,
 ) -> TransitionState:
     """The LAR side withdraws the proposal (e.g. after an objection): it never takes effect."""
-    transition = await transitions.commanded_by_origin(
-        session,
-        actor,
-        transition_id,
-        kind=LAR_CHANGE,
-        what="a withdrawal",
-        rule=policy.may_propose_lar_change,
-    )
     command = WithdrawProposal(actor=actor, reason=body.reason)
-    return await transitions.send(temporal, transition, "withdraw", command)
+    return await _from_lar_side(session, temporal, actor, transition_id, command, "a withdrawal")
 
 
 @router.post("/{transition_id}/revise", response_model=TransitionState)
@@ -115,18 +125,10 @@ async def revise(
 ) -> TransitionState:
     """A revised proposal and date: the municipality's LAR contact is consulted again."""
     service.require_not_past(body.effective_date)
-    transition = await transitions.commanded_by_origin(
-        session,
-        actor,
-        transition_id,
-        kind=LAR_CHANGE,
-        what="a revision",
-        rule=policy.may_propose_lar_change,
-    )
     command = ReviseProposal(
         actor=actor, proposal=body.proposal, effective_date=body.effective_date
     )
-    return await transitions.send(temporal, transition, "revise", command)
+    return await _from_lar_side(session, temporal, actor, transition_id, command, "a revision")
 
 
 @router.post("/{transition_id}/patient-view", response_model=TransitionState)
@@ -138,13 +140,7 @@ async def patient_view(
     temporal: TemporalDep,
 ) -> TransitionState:
     """The patient's own view of the change, in their words."""
-    transition = await transitions.commanded_by_origin(
-        session,
-        actor,
-        transition_id,
-        kind=LAR_CHANGE,
-        what="a patient's view",
-        rule=policy.may_propose_lar_change,
-    )
     command = RecordPatientView(actor=actor, view=body.view)
-    return await transitions.send(temporal, transition, "record_patient_view", command)
+    return await _from_lar_side(
+        session, temporal, actor, transition_id, command, "a patient's view"
+    )

@@ -32,9 +32,7 @@ async def acknowledge(
 ) -> TaskPublic:
     """Kvittere: confirm the unit has received the task. Stops its escalation."""
     row = await service.task_for_command(session, actor, task_id)
-    return await service.send_command(
-        temporal, row, "acknowledge", AcknowledgeTask(task_id=task_id, actor=actor)
-    )
+    return await service.send_command(temporal, row, AcknowledgeTask(task_id=task_id, actor=actor))
 
 
 @router.post("/{task_id}/accept", response_model=TaskPublic)
@@ -42,9 +40,7 @@ async def accept(
     task_id: str, actor: ActorDep, session: SessionDep, temporal: TemporalDep
 ) -> TaskPublic:
     row = await service.task_for_command(session, actor, task_id)
-    return await service.send_command(
-        temporal, row, "accept", AcceptTask(task_id=task_id, actor=actor)
-    )
+    return await service.send_command(temporal, row, AcceptTask(task_id=task_id, actor=actor))
 
 
 @router.post("/{task_id}/reject", response_model=TaskPublic)
@@ -58,7 +54,7 @@ async def reject(
         task_id=task_id, actor=actor, reason=body.reason, forward_to_unit_id=body.forward_to_unit_id
     )
     await checks.check(session, row, command)
-    return await service.send_command(temporal, row, "reject", command)
+    return await service.send_command(temporal, row, command)
 
 
 @router.post("/{task_id}/start", response_model=TaskPublic)
@@ -66,9 +62,7 @@ async def start(
     task_id: str, actor: ActorDep, session: SessionDep, temporal: TemporalDep
 ) -> TaskPublic:
     row = await service.task_for_command(session, actor, task_id)
-    return await service.send_command(
-        temporal, row, "start_work", StartTask(task_id=task_id, actor=actor)
-    )
+    return await service.send_command(temporal, row, StartTask(task_id=task_id, actor=actor))
 
 
 @router.post("/{task_id}/complete", response_model=TaskPublic)
@@ -77,7 +71,7 @@ async def complete(
 ) -> TaskPublic:
     row = await service.task_for_command(session, actor, task_id)
     command = CompleteTask(task_id=task_id, actor=actor, note=body.note)
-    return await service.send_command(temporal, row, "complete", command)
+    return await service.send_command(temporal, row, command)
 
 
 @router.post("/{task_id}/assign", response_model=TaskPublic)
@@ -88,4 +82,4 @@ async def assign(
     row = await service.task_for_command(session, actor, task_id)
     command = AssignTask(task_id=task_id, actor=actor, assignee_id=body.assignee_id)
     await checks.check(session, row, command)
-    return await service.send_command(temporal, row, "assign", command)
+    return await service.send_command(temporal, row, command)

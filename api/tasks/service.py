@@ -82,10 +82,8 @@ async def task_for_command(session: AsyncSession, actor: Actor, task_id: str) ->
     return row
 
 
-async def send_command(
-    temporal: Client, row: TaskRow, update: str, command: BaseModel
-) -> TaskPublic:
+async def send_command(temporal: Client, row: TaskRow, command: BaseModel) -> TaskPublic:
     """Run a command as the workflow's Update; a refusal arrives as WorkflowUpdateFailedError."""
     handle = temporal.get_workflow_handle(row.workflow_id)
-    task = await idempotency.execute_update(handle, update, command, Task)
+    task = await idempotency.execute_update(handle, command, Task)
     return TaskPublic.from_task(task)

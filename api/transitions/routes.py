@@ -79,7 +79,7 @@ async def cancel(
     """Avmelding: cancel the whole transition with a reason; open steps and children end."""
     transition = await service.commanded_by_origin(session, actor, transition_id)
     command = CancelTransition(actor=actor, reason=body.reason)
-    return await service.send(temporal, transition, "cancel", command)
+    return await service.send(temporal, transition, command)
 
 
 @router.post("/{transition_id}/meeting", response_model=TaskPublic)
@@ -97,7 +97,7 @@ async def record_meeting(
     command = RecordMeeting(
         actor=actor, held_on=body.held_on, participants=tuple(body.participants), note=body.note
     )
-    return await service.send_for_task(temporal, transition, "record_meeting", command)
+    return await service.send_for_task(temporal, transition, command)
 
 
 @router.post("/{transition_id}/coordinator", response_model=TaskPublic)
@@ -115,7 +115,7 @@ async def name_coordinator(
     command = NameCoordinator(
         actor=actor, coordinator_name=body.coordinator_name, individual_plan=body.individual_plan
     )
-    return await service.send_for_task(temporal, transition, "name_coordinator", command)
+    return await service.send_for_task(temporal, transition, command)
 
 
 @router.post("/{transition_id}/ready-for-discharge", response_model=TransitionState)
@@ -126,7 +126,7 @@ async def ready_for_discharge(
     transition = await service.commanded_by_origin(
         session, actor, transition_id, kind=DISCHARGE, what="ready for discharge"
     )
-    return await service.send(temporal, transition, "mark_ready", MarkReady(actor=actor))
+    return await service.send(temporal, transition, MarkReady(actor=actor))
 
 
 @router.post("/{transition_id}/discharged", response_model=TransitionState)
@@ -142,7 +142,7 @@ async def discharged(
         session, actor, transition_id, kind=DISCHARGE, what="discharged"
     )
     command = MarkDischarged(actor=actor, planned=body.planned if body else True)
-    return await service.send(temporal, transition, "mark_discharged", command)
+    return await service.send(temporal, transition, command)
 
 
 @router.post("/{transition_id}/first-contact", response_model=TaskPublic)
@@ -158,7 +158,7 @@ async def first_contact(
         session, actor, transition_id, kind=DISCHARGE, what="a first contact"
     )
     command = RecordFirstContact(actor=actor, contacted_on=body.contacted_on, note=body.note)
-    return await service.send_for_task(temporal, transition, "record_first_contact", command)
+    return await service.send_for_task(temporal, transition, command)
 
 
 @router.patch("/{transition_id}", response_model=TransitionState)
@@ -177,4 +177,4 @@ async def change_discharge_date(
     command = ChangeDischargeDate(
         actor=actor, expected_discharge_date=body.expected_discharge_date, reason=body.reason
     )
-    return await service.send(temporal, transition, "change_discharge_date", command)
+    return await service.send(temporal, transition, command)

@@ -30,14 +30,12 @@ async def municipal_unit_ids(session: AsyncSession, transition: Transition) -> s
     return {t.owner_unit_id for t in tasks} - {transition.origin_unit_id}
 
 
-async def send(
-    temporal: Client, transition: Transition, update: str, command: BaseModel
-) -> TransitionState:
+async def send(temporal: Client, transition: Transition, command: BaseModel) -> TransitionState:
     """Run a command as the workflow's Update; a refusal arrives as WorkflowUpdateFailedError."""
     handle = temporal.get_workflow_handle(transition.workflow_id)
     closed = functools.partial(require_active, transition)
     view = await idempotency.execute_update(
-        handle, update, command, TransitionView, refuse_when_closed=closed
+        handle, command, TransitionView, refuse_when_closed=closed
     )
     return state_of(view)
 
@@ -91,15 +89,11 @@ def require_kind(transition: Transition, kind: str, command: str) -> None:
         )
 
 
-async def send_for_task(
-    temporal: Client, transition: Transition, update: str, command: BaseModel
-) -> TaskPublic:
+async def send_for_task(temporal: Client, transition: Transition, command: BaseModel) -> TaskPublic:
     """A command that closes one step (meeting held, first contact): answers with that step."""
     handle = temporal.get_workflow_handle(transition.workflow_id)
     closed = functools.partial(require_active, transition)
-    task = await idempotency.execute_update(
-        handle, update, command, Task, refuse_when_closed=closed
-    )
+    task = await idempotency.execute_update(handle, command, Task, refuse_when_closed=closed)
     return TaskPublic.from_task(task)
 
 

@@ -15,7 +15,8 @@ from typing import Any
 
 from sqlalchemy.dialects.postgresql import insert
 
-from domain.discharge import OSLO, ChangeDischargeDate, MarkDischarged, MarkReady
+from domain.calendar import OSLO
+from domain.discharge import ChangeDischargeDate, MarkDischarged, MarkReady
 from domain.transition import CancelTransition
 from foundation.observability import transition_id_of
 from overgang.simulation.agenda import Action, Agenda

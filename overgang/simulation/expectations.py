@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from domain import waiting_days
-from domain.discharge import OSLO
+from domain.calendar import OSLO
 from domain.escalation import EscalationPolicy, EscalationState, decide, start_escalation
 
 TOLERANCE = timedelta(seconds=1)

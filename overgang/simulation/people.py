@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy.dialects.postgresql import insert
 
 from domain.actors import Actor, Role
-from domain.discharge import OSLO
+from domain.calendar import OSLO
 from overgang.demo import MUNICIPAL_UNIT_KINDS, SPECIALIST_UNITS
 from overgang.simulation.population import LAR_PHYSICIAN, LAR_UNIT, MUNICIPALITIES, case_rng
 from store.absences import AbsenceRow

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
 
-from domain.calendar import BusinessCalendar
-from domain.discharge import OSLO, Consents, Needs
+from domain.calendar import OSLO, BusinessCalendar
+from domain.discharge import Consents, Needs
 
 YEARLY_DISCHARGES = 15_600
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -15,8 +16,12 @@ from temporalio.service import RPCError
 
 from domain.calendar import OfficeHours
 from domain.escalation import EscalationLevel, EscalationPolicy
+from domain.transition import TransitionKind
 from store.database import Database
 from store.tables import EscalationPolicyRow, EventRow, NotificationRow, Person, TaskRow, Transition
+from workflows.discharge import DischargeWorkflow
+from workflows.handover import HandoverWorkflow
+from workflows.lar_change import LarPlanChangeWorkflow
 from workflows.transition import TransitionView
 
 CONCURRENT_QUERIES = 32
@@ -72,6 +77,14 @@ async def read_records(db: Database, ids: list[str]) -> dict[str, Record]:
     return records
 
 
+# Each workflow's own `view` query, as a typed reference.
+VIEW: dict[TransitionKind, Callable[[Any], TransitionView]] = {
+    TransitionKind.DISCHARGE: DischargeWorkflow.view,
+    TransitionKind.HANDOVER: HandoverWorkflow.view,
+    TransitionKind.LAR_CHANGE: LarPlanChangeWorkflow.view,
+}
+
+
 async def read_views(client: Client, records: dict[str, Record]) -> None:
     """Ask each workflow for its own state (the `view` query), a few at a time."""
     limit = asyncio.Semaphore(CONCURRENT_QUERIES)
@@ -80,9 +93,9 @@ async def read_views(client: Client, records: dict[str, Record]) -> None:
         handle = client.get_workflow_handle(record.row.workflow_id)
         async with limit:
             try:
-                record.view = await handle.query("view", result_type=TransitionView)
-                if record.row.kind == "discharge":
-                    record.waiting_days = await handle.query("waiting_day_count", result_type=int)
+                record.view = await handle.query(VIEW[TransitionKind(record.row.kind)])
+                if record.row.kind == TransitionKind.DISCHARGE:
+                    record.waiting_days = await handle.query(DischargeWorkflow.waiting_day_count)
             except RPCError as error:
                 record.query_error = error.message[:200]
 

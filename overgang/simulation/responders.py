@@ -8,8 +8,9 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from domain.calendar import OSLO
 from domain.commands import AcceptTask, AcknowledgeTask, CompleteTask, RejectTask, StartTask
-from domain.discharge import OSLO, NameCoordinator, RecordFirstContact, RecordMeeting
+from domain.discharge import NameCoordinator, RecordFirstContact, RecordMeeting
 from domain.lar import AnswerConsultation, OverrideConsultation
 from domain.transition import CancelTransition
 from overgang.simulation.observer import SeenTask

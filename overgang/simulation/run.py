@@ -12,7 +12,7 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from domain.discharge import OSLO
+from domain.calendar import OSLO
 from overgang.simulation.commands import LOST_BY_TEST_SERVER
 from overgang.simulation.driver import Driver
 from overgang.simulation.environment import simulation_stack

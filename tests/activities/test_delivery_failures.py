@@ -16,15 +16,13 @@ from temporalio.testing import ActivityEnvironment
 from test_notifications import a_task, reminder
 from webhook_receiver import WebhookReceiver
 
-from activities.email_channel import EmailChannel
-from activities.notifications import NotificationActivities
-from activities.webhook_channel import WebhookChannel
 from domain.escalation import Channel
 from domain.notifications import NotificationRequest
 from foundation.settings import Settings
 from overgang.embedded import free_port
 from store.database import Database
 from store.tables import NotificationRow
+from worker import notification_activities
 
 from factories import DirectoryFactory
 
@@ -69,7 +67,7 @@ async def test_a_dead_smtp_server_is_reported_in_seconds_on_the_first_attempt(
     await make_reachable(db, directory, receiver.url, SECRET)
     request = await a_request(app_client, directory, (Channel.IN_APP, Channel.EMAIL))
     no_smtp = settings.model_copy(update={"smtp_port": free_port()})
-    notify = NotificationActivities(db, EmailChannel(no_smtp), WebhookChannel(no_smtp)).notify
+    notify = notification_activities(db, no_smtp).notify
     counted_before = failures_counted("email", "unreachable")
 
     started = time.monotonic()
@@ -102,7 +100,7 @@ async def test_a_refused_and_an_unreachable_webhook_are_reported(
     settings: Settings,
     receiver: WebhookReceiver,
 ) -> None:
-    notify = NotificationActivities(db, EmailChannel(settings), WebhookChannel(settings)).notify
+    notify = notification_activities(db, settings).notify
     refused_before = failures_counted("webhook", "refused")
 
     await make_reachable(db, directory, receiver.url, "not-the-receivers-secret")

@@ -31,9 +31,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 from webhook_receiver import WebhookReceiver
 
-from activities.email_channel import EmailChannel
 from activities.notifications import NotificationActivities
-from activities.webhook_channel import WebhookChannel
 from domain.escalation import Channel, Recipient
 from domain.notifications import NotificationReason, NotificationReceipt, NotificationRequest
 from domain.tasks import TaskKind
@@ -44,6 +42,7 @@ from store import patients, read_model
 from store.database import Database
 from store.migrate import upgrade_async
 from store.tables import NotificationRow
+from worker import notification_activities
 from workflows.task_board import ACTIVITY_RETRY
 
 from factories import DirectoryFactory, make_fodselsnummer
@@ -163,7 +162,7 @@ async def notify_through_temporal(
     temporal: Client, db: Database, settings: Settings, request: NotificationRequest
 ) -> NotificationReceipt:
     queue = f"outage-{uuid.uuid4().hex[:8]}"
-    activities = NotificationActivities(db, EmailChannel(settings), WebhookChannel(settings))
+    activities = notification_activities(db, settings)
     async with Worker(
         temporal, task_queue=queue, workflows=[NotifyOnce], activities=[activities.notify]
     ):

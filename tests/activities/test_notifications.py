@@ -15,9 +15,7 @@ from sqlalchemy import select
 from temporalio.testing import ActivityEnvironment
 from webhook_receiver import WebhookReceiver
 
-from activities.email_channel import EmailChannel
 from activities.notifications import NotificationActivities
-from activities.webhook_channel import WebhookChannel
 from domain.escalation import Channel, Recipient
 from domain.notifications import NotificationReason, NotificationRequest
 from domain.tasks import TaskKind
@@ -26,6 +24,7 @@ from store import absences
 from store import notifications as store
 from store.database import Database
 from store.tables import Membership, NotificationRow
+from worker import notification_activities
 
 from factories import DirectoryFactory
 
@@ -67,7 +66,7 @@ def reminder(directory: DirectoryFactory, transition_id: str, task_id: str) -> N
 
 
 def activities(db: Database, settings: Settings) -> NotificationActivities:
-    return NotificationActivities(db, EmailChannel(settings), WebhookChannel(settings))
+    return notification_activities(db, settings)
 
 
 async def rows_of(db: Database, key: str) -> list[NotificationRow]:

@@ -52,6 +52,7 @@ from foundation.settings import Settings
 from store.database import Database
 from store.emergency import EmergencyGrantRow
 from store.tables import Membership, Municipality, Person, TaskRow, Transition, Unit
+from workflows.transition import TransitionWorkflow
 
 from access_world import DEFAULT_CONSENTS
 from factories import DirectoryFactory, start_discharge
@@ -404,7 +405,9 @@ async def test_an_office_handed_a_step_without_the_patients_consent_cannot_act_o
         unit_ids=frozenset({directory.intake}),
     )
     command = RejectTask(task_id=intake, actor=actor, **body)
-    await temporal.get_workflow_handle(started["workflow_id"]).execute_update("reject", command)
+    await temporal.get_workflow_handle(started["workflow_id"]).execute_update(
+        TransitionWorkflow.reject, command
+    )
 
     async def nav_step() -> str | None:
         _, _, steps = await _facts(db, started["id"])

@@ -7,16 +7,14 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from virtual_stack import SLACK, VirtualStack
 
-from domain.calendar import BusinessCalendar
+from domain.calendar import OSLO, BusinessCalendar
 from domain.escalation import Channel, EscalationLevel, Recipient
 
 from factories import DirectoryFactory, start_discharge, transition_detail
 
-OSLO = ZoneInfo("Europe/Oslo")
 WAIT = timedelta(hours=1)
 FRIDAY = 4
 

@@ -185,13 +185,14 @@ async def test_business_hours_policy_sets_a_deadline_inside_office_hours(
 ) -> None:
     """The demo's kind of policy: waits in business hours (holidays looked up in the workflow)."""
     from datetime import datetime
-    from zoneinfo import ZoneInfo
+
+    from domain.calendar import OSLO
 
     levels = fast_levels(seconds=4 * 3600)
     for level in levels:
         level.update(business_time=True, reach_on_call_now=False)
     await directory.set_policy(levels, version=2)
     started = await start_discharge(app_client, directory)
-    due = datetime.fromisoformat(started["tasks"][0]["due_at"]).astimezone(ZoneInfo("Europe/Oslo"))
+    due = datetime.fromisoformat(started["tasks"][0]["due_at"]).astimezone(OSLO)
     assert due.weekday() < 5
     assert (8, 0) <= (due.hour, due.minute) <= (15, 30)

@@ -8,9 +8,6 @@ import uuid
 import httpx
 from temporalio.testing import ActivityEnvironment
 
-from activities.email_channel import EmailChannel
-from activities.notifications import NotificationActivities
-from activities.webhook_channel import WebhookChannel
 from domain.escalation import Channel, Recipient
 from domain.notifications import NotificationReason, NotificationRequest
 from domain.tasks import TaskKind
@@ -18,6 +15,7 @@ from foundation.settings import Settings
 from overgang.embedded import free_port
 from store.database import Database
 from store.tables import Person
+from worker import notification_activities
 
 from factories import DirectoryFactory
 
@@ -54,7 +52,7 @@ async def a_failed_email(
         channels=(Channel.EMAIL,),
     )
     no_smtp = settings.model_copy(update={"smtp_port": free_port()})
-    activities = NotificationActivities(db, EmailChannel(no_smtp), WebhookChannel(no_smtp))
+    activities = notification_activities(db, no_smtp)
     receipt = await ActivityEnvironment().run(activities.notify, request)
     assert len(receipt.failures) == 1
     return request.task_id

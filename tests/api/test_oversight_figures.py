@@ -9,13 +9,13 @@ import io
 import re
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 from temporalio.client import Client
 from virtual_stack import VirtualStack
 
+from domain.calendar import OSLO
 from domain.waiting_days import days_so_far
 from foundation.settings import Settings
 from workflows.search_attributes import BOUNCE_COUNT
@@ -87,7 +87,6 @@ async def test_three_forwards_of_one_intake_are_three_bounces(
 
 FOLLOW_UP_WITHIN = timedelta(days=3)  # this agreement's window, shorter than the default 7
 DAY = timedelta(days=1)
-OSLO = ZoneInfo("Europe/Oslo")
 
 
 @pytest.fixture(scope="module")

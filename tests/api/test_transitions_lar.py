@@ -14,6 +14,7 @@ from temporalio.exceptions import ApplicationError
 
 from domain.actors import Actor, Role
 from domain.lar import OverrideConsultation
+from workflows.lar_change import LarPlanChangeWorkflow
 
 from factories import DirectoryFactory, make_fodselsnummer
 from polling import eventually
@@ -171,7 +172,7 @@ async def test_only_a_lar_physician_overrides_and_the_override_is_recorded(
     )
     with pytest.raises(WorkflowUpdateFailedError) as refusal:
         await handle.execute_update(
-            "override", OverrideConsultation(actor=consultant, reason="Haster")
+            LarPlanChangeWorkflow.override, OverrideConsultation(actor=consultant, reason="Haster")
         )
     assert isinstance(refusal.value.cause, ApplicationError)
     assert "lar_physician" in refusal.value.cause.message

@@ -7,9 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from domain.calendar import BusinessCalendar, OfficeHours, norwegian_public_holidays
+from domain.calendar import OSLO, BusinessCalendar, OfficeHours, norwegian_public_holidays
 
-OSLO = ZoneInfo("Europe/Oslo")
 DEFAULT = BusinessCalendar()
 ALWAYS_OPEN = BusinessCalendar(OfficeHours(always_open=True))
 EVERY_DAY = frozenset(range(7))

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from domain.calendar import OSLO
 from domain.escalation import (
     Channel,
     EscalationDecision,
@@ -21,8 +21,6 @@ from domain.escalation import (
     decide,
     start_escalation,
 )
-
-OSLO = ZoneInfo("Europe/Oslo")
 
 
 def oslo(y: int, m: int, d: int, hh: int = 0, mm: int = 0) -> datetime:

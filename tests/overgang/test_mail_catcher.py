@@ -18,6 +18,7 @@ from foundation.settings import Settings
 from overgang.embedded import free_port
 from overgang.embedded.mail_catcher import MailCatcher
 from store.caught_mail import CaughtMailbox
+from worker import email_options
 
 
 @pytest.fixture
@@ -50,7 +51,7 @@ async def test_the_email_channel_delivers_to_the_catcher(catcher: MailCatcher) -
     settings = Settings(environment="test", smtp_port=catcher.port)
     assert not settings.smtp_configured
     request = escalation(level=2)
-    await EmailChannel(settings).send(request, "bolig.kontakt@example.no")
+    await EmailChannel(email_options(settings)).send(request, "bolig.kontakt@example.no")
 
     [caught] = catcher.mailbox.newest()
     assert caught.recipients == ("bolig.kontakt@example.no",)

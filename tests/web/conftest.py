@@ -15,6 +15,7 @@ from playwright.async_api import Browser, BrowserContext, async_playwright
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from domain.calendar import OSLO
 from foundation.settings import Settings
 from store.database import Database
 
@@ -74,7 +75,7 @@ async def new_context(browser: Browser, web_base_url: str) -> AsyncIterator[obje
         context = await browser.new_context(
             base_url=web_base_url,
             locale="nb-NO",
-            timezone_id="Europe/Oslo",
+            timezone_id=OSLO.key,
             viewport={"width": 1280, "height": 900},
         )
         context.set_default_timeout(15_000)

@@ -18,6 +18,7 @@ from activities.webhook_channel import payload
 from domain.notifications import Channel, NotificationReason, NotificationRequest, Recipient
 from domain.tasks import TaskKind
 from foundation.settings import Settings
+from worker import email_options
 
 from factories import DirectoryFactory
 
@@ -37,9 +38,9 @@ def new_task_mail(settings: Settings, directory: DirectoryFactory, task_id: str)
         recipients=(Recipient.OWNER_UNIT,),
         channels=(Channel.EMAIL, Channel.WEBHOOK),
     )
-    message = compose(settings, request, "kontakt@example.no")
+    message = compose(email_options(settings), request, "kontakt@example.no")
     link = next(w for w in message.get_content().split() if w.startswith("http"))
-    delivery = json.loads(payload(settings, request, "delivery"))
+    delivery = json.loads(payload(settings.api_base_url, request, "delivery"))
     assert delivery["link"] == link, "e-mail and webhook link the same page"
     return urlsplit(link).path
 

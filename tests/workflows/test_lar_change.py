@@ -14,8 +14,8 @@ from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 
 from domain import lar
 from domain.actors import Role
+from domain.calendar import OSLO
 from domain.commands import AcceptTask, AcknowledgeTask, CompleteTask
-from domain.discharge import OSLO
 from domain.lar import AnswerConsultation, OverrideConsultation
 from domain.transition import TransitionStatus
 

@@ -30,7 +30,7 @@ MONTH = 30 * 24 * 60  # minutes: no step's own escalation deadline passes during
 
 
 async def oslo_today(virtual: VirtualStack) -> date:
-    from domain.discharge import OSLO
+    from domain.calendar import OSLO
 
     return (await virtual.now()).astimezone(OSLO).date()
 

@@ -11,8 +11,9 @@ import pytest
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
+from domain.calendar import OSLO
 from domain.commands import AcceptTask, AcknowledgeTask
-from domain.discharge import OSLO, MarkDischarged, RecordFirstContact, RecordMeeting
+from domain.discharge import MarkDischarged, RecordFirstContact, RecordMeeting
 
 from virtual_time import DischargeWorkflow, VirtualStack, clock_levels, oslo, transition_id
 

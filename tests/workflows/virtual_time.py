@@ -30,7 +30,8 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from domain.actors import Actor, Role
-from domain.discharge import OSLO, DischargeStart, DischargeTiming
+from domain.calendar import OSLO
+from domain.discharge import DischargeStart, DischargeTiming
 from domain.escalation import Channel, EscalationLevel, Recipient
 from domain.lar import LarChangeStart, LarProposal
 from foundation.codec import build_codec, data_converter

@@ -14,7 +14,8 @@ from api.auth.access import Scope
 from api.deps import SessionDep
 from api.directory import lookup
 from api.errors import Problem
-from web.formatting import OSLO, parse_date
+from domain.calendar import OSLO
+from web.formatting import parse_date
 from web.identity import CsrfChecked, WebScope, mark_web
 from web.rendering import render
 

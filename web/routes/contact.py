@@ -7,13 +7,12 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, ValidationError
 from temporalio.client import WorkflowUpdateFailedError
-from temporalio.exceptions import ApplicationError
 
 from api.auth.access import Scope
 from api.auth.policy import Forbidden
 from api.deps import SessionDep, TemporalDep
 from api.directory import lookup
-from api.errors import Problem
+from api.errors import Problem, refusal_reason
 from api.tasks import checks, choices
 from api.tasks import service as tasks
 from api.transitions import service as transitions
@@ -114,14 +113,14 @@ async def task_page_of_old_mail(task_id: str) -> Response:
 
 async def _run(
     request: Request, scope: Scope, session: SessionDep, temporal: TemporalDep,
-    task_id: str, update: str, command_of: type[BaseModel], done: str, **fields: object,
+    task_id: str, command_of: type[BaseModel], done: str, **fields: object,
 ) -> Response:  # fmt: skip
     actor = scope.actor
     row = await tasks.task_for_command(session, actor, task_id)
     try:
         command = command_of(task_id=task_id, actor=actor, **fields)
         await checks.check(session, row, command)
-        await tasks.send_command(temporal, row, update, command)
+        await tasks.send_command(temporal, row, command)
     except ValidationError:
         return await _refused(request, scope, session, task_id, {"reason": "Skriv en begrunnelse."})
     except Problem as problem:
@@ -129,10 +128,9 @@ async def _run(
             raise
         return await _refused(request, scope, session, task_id, _command_errors(problem))
     except WorkflowUpdateFailedError as error:
-        cause = error.cause
-        reason = cause.message if isinstance(cause, ApplicationError) else str(error)
+        reason = refusal_reason(error)
         return await _refused(request, scope, session, task_id, {}, reason)
-    if update == "reject":
+    if command_of is RejectTask:
         # Rejecting hands the step on: the unit no longer reads the transition (domain.access).
         return RedirectResponse(f"/innboks?utfort={done}", status_code=303)
     return RedirectResponse(f"/oppgaver/{task_id}?utfort={done}", status_code=303)
@@ -158,16 +156,14 @@ async def _refused(
 async def acknowledge(
     request: Request, task_id: str, scope: WebScope, session: SessionDep, temporal: TemporalDep
 ) -> Response:
-    return await _run(
-        request, scope, session, temporal, task_id, "acknowledge", AcknowledgeTask, "kvitter"
-    )
+    return await _run(request, scope, session, temporal, task_id, AcknowledgeTask, "kvitter")
 
 
 @router.post("/oppgaver/{task_id}/ta-imot", dependencies=[CsrfChecked])
 async def accept(
     request: Request, task_id: str, scope: WebScope, session: SessionDep, temporal: TemporalDep
 ) -> Response:
-    return await _run(request, scope, session, temporal, task_id, "accept", AcceptTask, "ta-imot")
+    return await _run(request, scope, session, temporal, task_id, AcceptTask, "ta-imot")
 
 
 @router.post("/oppgaver/{task_id}/avvis", dependencies=[CsrfChecked])
@@ -177,7 +173,7 @@ async def reject(
     form = await request.form()
     forward_to = str(form.get("forward_to_unit_id") or "") or None
     return await _run(
-        request, scope, session, temporal, task_id, "reject", RejectTask, "avvis",
+        request, scope, session, temporal, task_id, RejectTask, "avvis",
         reason=str(form.get("reason", "")).strip(), forward_to_unit_id=forward_to,
     )  # fmt: skip
 
@@ -189,7 +185,7 @@ async def complete(
     form = await request.form()
     note = str(form.get("note", "")).strip() or None
     return await _run(
-        request, scope, session, temporal, task_id, "complete", CompleteTask, "fullfor", note=note
+        request, scope, session, temporal, task_id, CompleteTask, "fullfor", note=note
     )
 
 
@@ -218,9 +214,8 @@ async def answer_lar_change(
         return await _refused(request, scope, session, task_id, errors)
     command = AnswerConsultation(actor=scope.actor, agree=form["agree"] == "ja", comment=comment)
     try:
-        await transitions.send_for_task(temporal, transition, "answer", command)
+        await transitions.send_for_task(temporal, transition, command)
     except WorkflowUpdateFailedError as error:
-        cause = error.cause
-        reason = cause.message if isinstance(cause, ApplicationError) else str(error)
+        reason = refusal_reason(error)
         return await _refused(request, scope, session, task_id, {}, reason)
     return RedirectResponse(f"/oppgaver/{task_id}?utfort=lar-svar", status_code=303)

@@ -5,21 +5,26 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable
 from types import ModuleType
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.datastructures import FormData
 
 from api.deps import SessionDep, SettingsDep, TemporalDep
 from api.directory import lookup
 from api.discharges import service as discharges
+from api.discharges.schemas import DischargeCreate
 from api.errors import Problem
 from api.lar_changes import service as lar_changes
+from api.lar_changes.schemas import LarChangeCreate
 from api.transitions import own
+from foundation.settings import Settings
 from web import discharge_form, lar_form
 from web.identity import CsrfChecked, WebActor, WebScope, mark_web
 from web.rendering import render
 
+Body = TypeVar("Body")
 router = APIRouter(dependencies=[Depends(mark_web)], include_in_schema=False)
 
 
@@ -63,13 +68,10 @@ async def start_discharge(
     temporal: TemporalDep,
     settings: SettingsDep,
 ) -> Response:
-    form = await request.form()
-    body, errors = discharge_form.parse(form)
     warnings: list[str] = []
     under_way: list[str] = []
 
-    async def start(key: str) -> str:
-        queue = settings.temporal_task_queue
+    async def start(body: DischargeCreate, key: str, queue: str) -> str:
         try:
             started = await discharges.start_discharge(session, temporal, queue, actor, body, key)
         except Problem as problem:
@@ -78,7 +80,7 @@ async def start_discharge(
         warnings.extend(w.code for w in started.warnings)
         return started.id
 
-    started_id, errors = await _start_from_form(form, body, errors, start, discharge_form)
+    form, started_id, errors = await _start_from_form(request, settings, discharge_form, start)
     if started_id:
         flag = "&advarsel=navn" if "patient_name_differs" in warnings else ""
         return RedirectResponse(f"/overganger/{started_id}?melding=startet{flag}", status_code=303)
@@ -98,22 +100,25 @@ def _under_way(problem: Problem) -> str:
 
 
 async def _start_from_form(
-    form: Any,
-    body: Any,
-    errors: dict[str, str],
-    start: Callable[[str], Awaitable[str]],
+    request: Request,
+    settings: Settings,
     form_rules: ModuleType,
-) -> tuple[str | None, dict[str, str]]:
-    """Start what a parsed form asks for; the service's 422 (it names the request's field)
-    becomes messages at the form's fields. Returns the new transition's id, or the errors."""
+    start: Callable[[Body, str, str], Awaitable[str]],
+) -> tuple[FormData, str | None, dict[str, str]]:
+    """The one way a form starts a transition: parse it by `form_rules`, start what it asks
+    for under its idempotency key; the service's 422 (it names the request's field) becomes
+    messages at the form's fields. Returns the form, the new transition's id, the errors."""
+    form = await request.form()
+    body, errors = form_rules.parse(form)
     if body is None:
-        return None, errors
+        return form, None, errors
+    key = str(form.get("idempotency_key") or uuid.uuid4())
     try:
-        return await start(str(form.get("idempotency_key") or uuid.uuid4())), errors
+        return form, await start(body, key, settings.temporal_task_queue), errors
     except Problem as problem:
         if problem.status != 422:
             raise
-        return None, _messages_at_fields(problem, form_rules)
+        return form, None, _messages_at_fields(problem, form_rules)
 
 
 def _messages_at_fields(problem: Problem, form_rules: ModuleType) -> dict[str, str]:
@@ -152,15 +157,11 @@ async def start_lar_change(
     temporal: TemporalDep,
     settings: SettingsDep,
 ) -> Response:
-    form = await request.form()
-    body, errors = lar_form.parse(form)
-
-    async def start(key: str) -> str:
-        queue = settings.temporal_task_queue
+    async def start(body: LarChangeCreate, key: str, queue: str) -> str:
         started = await lar_changes.start_lar_change(session, temporal, queue, actor, body, key)
         return started.id
 
-    started_id, errors = await _start_from_form(form, body, errors, start, lar_form)
+    form, started_id, errors = await _start_from_form(request, settings, lar_form, start)
     if started_id:
         return RedirectResponse(f"/overganger/{started_id}?melding=lar", status_code=303)
     context = await _lar_context(actor, session, dict(form), errors)

@@ -11,7 +11,6 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, ValidationError
 from temporalio.client import WorkflowUpdateFailedError
-from temporalio.exceptions import ApplicationError
 
 from api.auth import policy
 from api.auth.access import Scope
@@ -19,7 +18,7 @@ from api.deps import SessionDep, SettingsDep, TemporalDep, get_settings
 from api.directory import lookup
 from api.emergency import service as emergency
 from api.emergency.schemas import EmergencyAccessCreate
-from api.errors import Problem
+from api.errors import Problem, refusal_reason
 from api.transitions import service as transitions
 from api.transitions.schemas import TransitionDetail
 from domain.access import Part, Relation
@@ -198,15 +197,14 @@ async def open_in_emergency(
 
 async def _drive(
     request: Request, scope: Scope, session: SessionDep, temporal: TemporalDep,
-    transition_id: str, update: str, command: BaseModel, done: str,
+    transition_id: str, command: BaseModel, done: str,
 ) -> Response:  # fmt: skip
     try:
         await transitions.send(
-            temporal, await transitions.get_transition(session, transition_id), update, command
+            temporal, await transitions.get_transition(session, transition_id), command
         )
     except WorkflowUpdateFailedError as failure:
-        cause = failure.cause
-        reason = cause.message if isinstance(cause, ApplicationError) else str(failure)
+        reason = refusal_reason(failure)
         return await _page(request, scope, session, transition_id, error=reason)
     return RedirectResponse(f"/overganger/{transition_id}?melding={done}", status_code=303)
 
@@ -220,9 +218,7 @@ async def mark_ready(
         session, scope.actor, transition_id, kind=DISCHARGE, what="this command"
     )
     command = MarkReady(actor=scope.actor)
-    return await _drive(
-        request, scope, session, temporal, transition_id, "mark_ready", command, "klar"
-    )
+    return await _drive(request, scope, session, temporal, transition_id, command, "klar")
 
 
 @router.post("/overganger/{transition_id}/utskrevet", dependencies=[CsrfChecked])
@@ -235,9 +231,7 @@ async def mark_discharged(
     )
     form = await request.form()
     command = MarkDischarged(actor=scope.actor, planned=form.get("planned") != "nei")
-    return await _drive(
-        request, scope, session, temporal, transition_id, "mark_discharged", command, "utskrevet"
-    )
+    return await _drive(request, scope, session, temporal, transition_id, command, "utskrevet")
 
 
 @router.post("/overganger/{transition_id}/avmeld", dependencies=[CsrfChecked])
@@ -251,9 +245,7 @@ async def cancel(
         errors = {"reason": "Skriv hvorfor overgangen avmeldes."}
         return await _page(request, scope, session, transition_id, errors=errors)
     command = CancelTransition(actor=scope.actor, reason=reason)
-    return await _drive(
-        request, scope, session, temporal, transition_id, "cancel", command, "avmeldt"
-    )
+    return await _drive(request, scope, session, temporal, transition_id, command, "avmeldt")
 
 
 @router.post("/overganger/{transition_id}/forste-kontakt", dependencies=[CsrfChecked])
@@ -275,9 +267,8 @@ async def first_contact(
         errors = {"contacted_on": "Skriv datoen for første kontakt som dd.mm.åååå."}
         return await _page(request, scope, session, transition_id, errors=errors)
     try:
-        await transitions.send_for_task(temporal, transition, "record_first_contact", command)
+        await transitions.send_for_task(temporal, transition, command)
     except WorkflowUpdateFailedError as failure:
-        cause = failure.cause
-        reason = cause.message if isinstance(cause, ApplicationError) else str(failure)
+        reason = refusal_reason(failure)
         return await _page(request, scope, session, transition_id, error=reason)
     return RedirectResponse(f"/overganger/{transition_id}?melding=kontakt", status_code=303)
