@@ -23,6 +23,8 @@ KEY_ID = "test-issuer-1"
 
 @dataclass
 class TestIssuer:
+    __test__ = False  # a helper, not a test class
+
     client_id: str
     client_secret: str
     subject: str = ""
