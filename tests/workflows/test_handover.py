@@ -4,15 +4,12 @@ the bounces over, and the handover ends with the unit that finally takes it."""
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from temporalio.client import WorkflowHandle
 
 from domain.commands import AcceptTask, CompleteTask, RejectTask
 from domain.discharge import HandoverStatus
-from domain.handover import HandoverStart
-from domain.tasks import TaskKind
 from workflows.handover import HandoverInput
 
 from polling import eventually
@@ -22,18 +19,7 @@ MONTH = 30 * 24 * 60
 
 
 async def open_handover(virtual: VirtualStack) -> tuple[WorkflowHandle[Any, Any], str]:
-    d = virtual.directory
-    start = HandoverStart(
-        transition_id=str(uuid.uuid4()),
-        kind=TaskKind.HANDOVER,
-        patient_id=await virtual.patient(),
-        municipality_number=d.number,
-        origin_unit_id=d.dps,
-        owner_unit_id=d.intake,
-        started_by=d.identity.coordinator,
-        what_matters="Å ha noen å ringe",
-        purpose="Behandler slutter; oppfølging i kommunen",
-    )
+    start = await virtual.handover_start(virtual.directory.intake)
     handle = await virtual.client.start_workflow(
         HandoverWorkflow.run,
         HandoverInput(start=start),

@@ -4,7 +4,6 @@ passes, following the deadline when the discharge date moves it (earlier or late
 
 from __future__ import annotations
 
-import uuid
 from datetime import date, timedelta
 from typing import Any
 
@@ -12,8 +11,7 @@ from temporalio.client import WorkflowHandle
 
 from domain.commands import AcceptTask, AcknowledgeTask
 from domain.discharge import ChangeDischargeDate, Consents, Needs
-from domain.handover import HandoverStart, MoveDeadline
-from domain.tasks import TaskKind
+from domain.handover import MoveDeadline
 from workflows.handover import HandoverInput
 from workflows.search_attributes import OVERDUE
 
@@ -148,21 +146,9 @@ async def test_a_deadline_moved_while_the_handover_step_opens_is_the_steps_deadl
     """The parent's move arrives with the handover's start (signal-with-start), before its
     step is open: the step opens with the moved deadline and goes overdue at it, not before."""
     await virtual.use_policy(clock_levels(MONTH, MONTH))
-    d = virtual.directory
     now = await virtual.now()
     first, moved = now + timedelta(days=2), now + timedelta(days=6)
-    start = HandoverStart(
-        transition_id=str(uuid.uuid4()),
-        kind=TaskKind.HANDOVER,
-        patient_id=await virtual.patient(),
-        municipality_number=d.number,
-        origin_unit_id=d.dps,
-        owner_unit_id=d.nav,
-        started_by=d.identity.coordinator,
-        what_matters="Å ha en jobb å gå til",
-        purpose="Søknad om arbeidsavklaringspenger",
-        due_at=first,
-    )
+    start = await virtual.handover_start(virtual.directory.nav, due_at=first)
     child = await virtual.client.start_workflow(
         HandoverWorkflow.run,
         HandoverInput(start=start),

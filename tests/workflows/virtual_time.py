@@ -33,7 +33,9 @@ from domain.actors import Actor, Role
 from domain.calendar import OSLO
 from domain.discharge import DischargeStart, DischargeTiming
 from domain.escalation import Channel, EscalationLevel, Recipient
+from domain.handover import HandoverStart
 from domain.lar import LarChangeStart, LarProposal
+from domain.tasks import TaskKind
 from foundation.codec import build_codec, data_converter
 from foundation.settings import Settings
 from store import patients
@@ -166,6 +168,22 @@ class VirtualStack:
             return await patients.find_or_add(
                 session, fodselsnummer=make_fodselsnummer(), name="Per Pasient"
             )
+
+    async def handover_start(self, owner_unit_id: str, **start: Any) -> HandoverStart:
+        """A handover from the DPS to `owner_unit_id`, as a parent discharge would start it."""
+        d = self.directory
+        fields: dict[str, Any] = {
+            "transition_id": str(uuid.uuid4()),
+            "kind": TaskKind.HANDOVER,
+            "patient_id": await self.patient(),
+            "municipality_number": d.number,
+            "origin_unit_id": d.dps,
+            "owner_unit_id": owner_unit_id,
+            "started_by": d.identity.coordinator,
+            "what_matters": "Å ha noen å ringe",
+            "purpose": "Behandler slutter; oppfølging i kommunen",
+        }
+        return HandoverStart(**(fields | start))
 
     async def start_discharge(
         self, expected: date, *, timing: DischargeTiming | None = None, **start: Any
