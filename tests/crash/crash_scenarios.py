@@ -28,6 +28,7 @@ from typing import Any
 import httpx
 from channels import make_reachable
 from crash_cluster import LEVEL_RECIPIENTS, WEBHOOK_SECRET, Cluster, crash_policy
+from mail_sink import ReceivedMail
 from sqlalchemy import select
 
 from domain.escalation import Channel, Recipient
@@ -136,6 +137,9 @@ class Run:
         self.who: Identity = self.directory.identity
         self.task_ids: list[str] = []
         self.transition_ids: list[str] = []
+        self._ours: set[str] = set()
+        self._remote: list[Receipt] = []
+        self._mails_seen = self._hooks_seen = 0
 
     async def prepare(self) -> None:
         assert self.cluster.db is not None
@@ -160,6 +164,7 @@ class Run:
         for body in started:
             self.transition_ids.append(body["id"])
             self.task_ids += [task["id"] for task in body["tasks"]]
+        self._ours = set(self.task_ids)
         log(f"started {len(started)} transitions with {len(self.task_ids)} tasks")
 
     async def _start_one(self, http: httpx.AsyncClient, base_url: str) -> dict[str, Any]:
@@ -203,27 +208,39 @@ class Run:
         return slots
 
     def remote_receipts(self) -> list[Receipt]:
-        """E-mails and webhooks of this run's tasks, as the SMTP server and receiver hold them."""
-        ours = set(self.task_ids)
-        receipts = []
-        for mail in self.cluster.smtp.sink.received():
-            found = TASK_LINK.search(mail.body)
-            level = LEVEL_IN_SUBJECT.search(str(mail.message["Subject"]))
-            if found is None or found.group(1) not in ours or level is None:
-                continue
-            for address in mail.recipients:
-                slot = (found.group(1), int(level.group(1)), "email", address.split("@")[0])
-                receipts.append(Receipt(slot, str(mail.message["Message-ID"]), mail.at))
-        for hook in self.cluster.hooks.accepted():
-            if hook.body.get("task_id") in ours:
+        """E-mails and webhooks of this run's tasks, as the SMTP server and receiver hold them.
+        Each is parsed once: polling must not crowd out the receivers' threads (a receiver
+        slow to answer widens the window in which a killed sender has not heard the accept)."""
+        mails = self.cluster.smtp.sink.received()
+        for mail in mails[self._mails_seen :]:
+            self._remote += self._mail_receipts(mail)
+        self._mails_seen = len(mails)
+        hooks = list(self.cluster.hooks.received)  # appended to by its thread: a snapshot
+        for hook in hooks[self._hooks_seen :]:
+            if hook.accepted and hook.body.get("task_id") in self._ours:
                 slot = (
                     hook.body["task_id"],
                     int(hook.body["level"]),
                     "webhook",
                     self.directory.intake,
                 )
-                receipts.append(Receipt(slot, hook.delivery_id, hook.at))
-        return receipts
+                self._remote.append(Receipt(slot, hook.delivery_id, hook.at))
+        self._hooks_seen = len(hooks)
+        return list(self._remote)
+
+    def _mail_receipts(self, mail: ReceivedMail) -> list[Receipt]:
+        found = TASK_LINK.search(mail.body)
+        level = LEVEL_IN_SUBJECT.search(str(mail.message["Subject"]))
+        if found is None or found.group(1) not in self._ours or level is None:
+            return []
+        return [
+            Receipt(
+                (found.group(1), int(level.group(1)), "email", address.split("@")[0]),
+                str(mail.message["Message-ID"]),
+                mail.at,
+            )
+            for address in mail.recipients
+        ]
 
     async def rows(self) -> list[NotificationRow]:
         assert self.cluster.db is not None
