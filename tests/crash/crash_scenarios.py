@@ -288,6 +288,12 @@ def same_id_duplicates(receipts: list[Receipt]) -> list[Slot]:
     return [slot for (slot, _), n in seen.items() for _ in range(n - 1)]
 
 
+def honest_edge(dup_slots: list[Slot], attempts: dict[Slot, int], kills_a_sender: bool) -> int:
+    """How many same-id duplicates the honest edge explains: a sending process was killed
+    and our record counts two or more send attempts for that delivery."""
+    return sum(1 for slot in dup_slots if kills_a_sender and attempts.get(slot, 0) >= 2)
+
+
 def attempts_by_slot(rows: list[NotificationRow]) -> dict[Slot, int]:
     return {
         (r.task_id or "", r.level, r.channel, r.person_id or r.unit_id or ""): r.attempts
@@ -302,22 +308,24 @@ async def run_scenario(
     level_seconds: float,
     log: Callable[[str], None] = print,
     timeout: float = 300,  # noqa: ASYNC109
+    kill_at: float = 0.5,
 ) -> Row:
     run = Run(cluster, tasks, level_seconds)
     await run.prepare()
     await run.start_transitions(log)
     expected = run.expected()
-    remote_promised = sum(1 for slot in expected if slot[2] != Channel.IN_APP.value)
-    # Mid-escalation: level 0 is in and level 1 is going out (about 45 % of the e-mails
-    # and webhooks; level 0 is 25 % of them, level 1 another 37.5 %).
+    level_0, level_1 = (_remote(expected, level) for level in (0, 1))
+    # Mid-escalation: level 0 is in and `kill_at` of level 1's e-mails and webhooks too.
+    threshold = level_0 + max(1, round(kill_at * level_1))
     await _until(
-        lambda: len(run.remote_receipts()) >= 0.45 * remote_promised,
+        lambda: len(run.remote_receipts()) >= threshold,
         cluster,
         timeout,
         "level 1 to be under way",
     )
     before = len(run.remote_receipts())
-    log(f"kill -9: {scenario.what} ({before}/{remote_promised} e-mails and webhooks in)")
+    promised = sum(_remote(expected, level) for level in range(len(LEVEL_RECIPIENTS)))
+    log(f"kill -9: {scenario.what} ({before}/{promised} e-mails and webhooks in)")
     killed_wall = datetime.now(UTC)
     killed = time.monotonic()
     back_check = _comeback(cluster, scenario)
@@ -328,6 +336,11 @@ async def run_scenario(
     row = await _tally(run, scenario, expected, recovered)
     row.all_in_seconds = all_in
     return row
+
+
+def _remote(expected: set[Slot], level: int) -> int:
+    """How many e-mails and webhooks the policy promises at one level."""
+    return sum(1 for slot in expected if slot[1] == level and slot[2] != Channel.IN_APP.value)
 
 
 def _comeback(cluster: Cluster, scenario: Scenario) -> Callable[[], bool]:
@@ -363,7 +376,7 @@ async def _until(probe: Callable[[], bool], cluster: Cluster, timeout: float, wh
         cluster.tend()
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        await asyncio.sleep(0.25)
+        await asyncio.sleep(0.1)
 
 
 async def _recover(
@@ -412,7 +425,7 @@ async def _tally(run: Run, scenario: Scenario, expected: set[Slot], recovered: f
     counted = count(expected, receipts)
     attempts = attempts_by_slot(rows)
     dup_slots = same_id_duplicates(receipts)
-    honest = sum(1 for slot in dup_slots if scenario.kills_a_sender and attempts.get(slot, 0) >= 2)
+    honest = honest_edge(dup_slots, attempts, scenario.kills_a_sender)
     row = Row(
         scenario=scenario.name,
         tasks=len(run.task_ids),
