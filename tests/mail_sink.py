@@ -43,6 +43,10 @@ class MailSink:
             self.on_mail(mail)
         return "250 Message accepted for delivery"
 
+    def received(self) -> list[ReceivedMail]:
+        with self._lock:
+            return list(self._mails)
+
     def to(self, address: str) -> list[ReceivedMail]:
         with self._lock:
             return [mail for mail in self._mails if address in mail.recipients]
