@@ -15,7 +15,6 @@ from domain.discharge import DischargeTiming
 from web.formatting import duration, oslo
 
 WEEKS = 8
-BAR_AREA = 360  # px for the longest bar
 FOLLOW_UP_DAYS = DischargeTiming().follow_up_within.days  # the default window, for the text
 
 
@@ -24,8 +23,7 @@ class Bar:
     label: str
     value: float
     text: str
-    width: float
-    y: int
+    percent: float  # of the longest bar (or of the scale's maximum)
 
 
 @dataclass(frozen=True)
@@ -36,20 +34,13 @@ class Chart:
     unit: str
     bars: list[Bar]
 
-    @property
-    def height(self) -> int:
-        return max(1, len(self.bars)) * 32 + 8
-
 
 def chart(
     id: str, title: str, description: str, unit: str, points: list[tuple[str, float, str]],
     scale_max: float | None = None,
 ) -> Chart:  # fmt: skip
     top = scale_max or max((v for _, v, _ in points), default=0) or 1
-    bars = [
-        Bar(label, value, text, round(BAR_AREA * value / top, 1), 4 + i * 32)
-        for i, (label, value, text) in enumerate(points)
-    ]
+    bars = [Bar(label, value, text, round(100 * value / top, 1)) for label, value, text in points]
     return Chart(id, title, description, unit, bars)
 
 

@@ -64,6 +64,12 @@ async def test_the_leaders_charts_fit_a_phone(
     await screenshot(page, "statistikk-390")
     assert await page.locator("figure.og-chart").count() > 0
     assert await overflow(page) == 0
+    # Every label and value is as tall as body text, not a drawing scaled down to fit.
+    heights: list[float] = await page.locator(
+        "figure.og-chart :is(.og-bar-label, .og-bar-value, text)"
+    ).evaluate_all("nodes => nodes.map(n => n.getBoundingClientRect().height)")
+    assert heights, "the charts show their labels"
+    assert min(heights) >= 14, heights
 
 
 async def test_the_caught_mail_fits_a_phone(
