@@ -54,6 +54,28 @@ async def describe_stuck(client: Client, workflow_id: str, now: datetime | None)
     )
 
 
+async def wedged_among(client: Client, workflow_ids: list[str], limit: int = 3) -> list[str]:
+    """After a stall with no command in flight: the workflows (and their children) whose last
+    workflow task is still open, which on a stalled server is the wedge. At most `limit`."""
+    wedged: list[str] = []
+    seen: set[str] = set()
+    queue = list(workflow_ids)
+    while queue and len(wedged) < limit:
+        workflow_id = queue.pop(0)
+        if workflow_id in seen:
+            continue
+        seen.add(workflow_id)
+        try:
+            events = await asyncio.wait_for(_history(client, workflow_id), READ_TIMEOUT)
+        except Exception:  # unreadable: not the one to name
+            continue
+        queue += relatives(events)
+        tasks = [e.event_type for e in events if e.event_type in TASK]
+        if tasks and tasks[-1] in TASK_OPEN and events[-1].event_type not in CLOSES_A_RUN:
+            wedged.append(workflow_id)
+    return wedged
+
+
 @dataclass(frozen=True)
 class WorkflowState:
     running: bool

@@ -19,10 +19,11 @@ from datetime import datetime, timedelta
 import pytest
 from temporalio import workflow
 from temporalio.client import Client
+from temporalio.service import RPCError
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from overgang.simulation.commands import AFTER_THE_TIMER, Commands, Deferred
-from overgang.simulation.diagnosis import family_timers_of
+from overgang.simulation.diagnosis import family_timers_of, wedged_among
 from overgang.simulation.watchdog import Watchdog
 
 PARENT_TIMER = timedelta(hours=1)
@@ -38,6 +39,10 @@ class Child:
     async def run(self) -> None:
         with contextlib.suppress(TimeoutError):
             await workflow.wait_condition(lambda: self.done, timeout=CHILD_TIMER)
+
+    @workflow.update
+    def ready(self) -> None:
+        """Answered with the first task's commands, the timer's among them."""
 
     @workflow.update
     def finish(self) -> str:
@@ -62,15 +67,25 @@ class Parent:
         await workflow.wait_condition(lambda: self.child_started)
 
 
-async def _family(client: Client) -> tuple[str, str]:
-    """A parent with a timer due in an hour and its child with one due in two, both running."""
+@pytest.fixture
+async def family(temporal: Client, doubles: Worker) -> AsyncIterator[tuple[str, str]]:
+    """A parent with a timer due in an hour and its child with one due in two, both running;
+    ended after the test, so nothing of it lingers on the session's server."""
     suffix = uuid.uuid4().hex[:8]
     parent_id, child_id = f"parent-{suffix}", f"child-{suffix}"
-    handle = await client.start_workflow(
-        Parent.run, child_id, id=parent_id, task_queue=_queue(client)
+    handle = await temporal.start_workflow(
+        Parent.run, child_id, id=parent_id, task_queue=_queue(temporal)
     )
     await handle.execute_update(Parent.child_running)
-    return parent_id, child_id
+    await temporal.get_workflow_handle(child_id).execute_update(Child.ready)
+    yield parent_id, child_id
+    await _end(temporal, child_id, parent_id)
+
+
+async def _end(client: Client, *workflow_ids: str) -> None:
+    for workflow_id in workflow_ids:
+        with contextlib.suppress(RPCError):  # already closed
+            await client.get_workflow_handle(workflow_id).terminate("test over")
 
 
 def _queue(client: Client) -> str:
@@ -96,9 +111,9 @@ def _due(timers: list[tuple[str, datetime]], workflow_id: str) -> datetime:
 
 
 async def test_a_command_to_a_child_waits_for_the_parents_timer(
-    temporal: Client, doubles: Worker
+    temporal: Client, family: tuple[str, str]
 ) -> None:
-    parent_id, child_id = await _family(temporal)
+    parent_id, child_id = family
     timers = await family_timers_of(temporal, child_id)
     parent_due, child_due = _due(timers, parent_id), _due(timers, child_id)
     assert abs(child_due - parent_due - (CHILD_TIMER - PARENT_TIMER)) < timedelta(minutes=1)
@@ -117,9 +132,9 @@ async def test_a_command_to_a_child_waits_for_the_parents_timer(
 
 
 async def test_a_command_to_a_parent_waits_for_its_childs_timer(
-    temporal: Client, doubles: Worker
+    temporal: Client, family: tuple[str, str]
 ) -> None:
-    parent_id, child_id = await _family(temporal)
+    parent_id, child_id = family
     timers = await family_timers_of(temporal, parent_id)
     child_due = _due(timers, child_id)
 
@@ -138,3 +153,18 @@ async def test_a_command_to_a_parent_waits_for_its_childs_timer(
     await temporal.get_workflow_handle(child_id).result()
     after = await family_timers_of(temporal, parent_id)
     assert [owner for owner, _ in after] == [parent_id]
+
+
+async def test_a_stall_names_the_workflow_whose_task_was_left_open(
+    temporal: Client, family: tuple[str, str]
+) -> None:
+    """A run stuck while virtual time passed has no command to blame: the workflow named is
+    the one whose workflow task never completed, here one no worker will ever pick up."""
+    parent_id, _ = family
+    orphan = f"orphan-{uuid.uuid4().hex[:8]}"
+    await temporal.start_workflow(Child.run, id=orphan, task_queue=f"nobody-{orphan}")
+    try:
+        assert await wedged_among(temporal, [parent_id, orphan]) == [orphan]
+        assert await wedged_among(temporal, [parent_id]) == []  # its child is searched, idle
+    finally:
+        await _end(temporal, orphan)
