@@ -56,7 +56,8 @@ IDLE_CHECKS, IDLE_PAUSE = 20, 0.25
 # creeps on at wall pace. If a timer of that workflow comes due meanwhile and the command makes
 # the workflow cancel it (an acknowledgement stops the escalation timers), the test server
 # refuses the completion ("invalid history builder state for action", temporalio/sdk-java
-# #2606) and the workflow never gets another task. The timer need not be the commanded
+# #2606) after applying the commands before the cancel, so the worker's retry is refused too
+# ("Already open activity with <id>"), and the workflow never gets another task (#3088). The timer need not be the commanded
 # workflow's own: a handover that ends tells its discharge (which may stop counting waiting
 # days), a discharge date that moves moves its handovers' deadlines. So no command goes to a
 # workflow whose own, parent's or children's timer is due this soon: it waits until just
