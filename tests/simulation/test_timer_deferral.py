@@ -125,6 +125,7 @@ async def test_a_command_to_a_child_waits_for_the_parents_timer(
         await commands.send(child_id, Child.finish, None)
     assert deferred.value.until == parent_due + AFTER_THE_TIMER
     assert commands.sent["finish"] == 0  # nothing went to the workflow
+    assert commands.deferred_for_relative == {"finish": 1}  # counted apart in the report
 
     # Once the parent's timer has fired (here: well before it is due), the command goes.
     now = parent_due - timedelta(minutes=30)
