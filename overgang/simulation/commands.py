@@ -23,7 +23,7 @@ from domain.calendar import OfficeHours, frozen_from
 from domain.discharge import DischargeStart, DischargeTiming
 from domain.lar import LarChangeStart, LarProposal
 from foundation.observability import transition_id_of
-from overgang.simulation.diagnosis import pending_timers_of, updates_accepted, workflow_state
+from overgang.simulation.diagnosis import family_timers_of, updates_accepted, workflow_state
 from overgang.simulation.environment import TASK_QUEUE
 from overgang.simulation.population import LAR_UNIT, DischargeCase, LarCase
 from overgang.simulation.watchdog import Watchdog
@@ -56,8 +56,12 @@ IDLE_CHECKS, IDLE_PAUSE = 20, 0.25
 # creeps on at wall pace. If a timer of that workflow comes due meanwhile and the command makes
 # the workflow cancel it (an acknowledgement stops the escalation timers), the test server
 # refuses the completion ("invalid history builder state for action", temporalio/sdk-java
-# #2606) and the workflow never gets another task. So no command goes to a workflow with a
-# timer due this soon: it waits until just after the timer has fired.
+# #2606) after applying the commands before the cancel, so the worker's retry is refused too
+# ("Already open activity with <id>"), and the workflow never gets another task (#3088).
+# The timer need not be the commanded workflow's own: a handover that ends tells its
+# discharge (which may stop counting waiting days), a discharge date that moves moves its
+# handovers' deadlines. So no command goes to a workflow whose own, parent's or children's
+# timer is due this soon (or due and not yet fired): it waits until just after it has fired.
 TIMER_MARGIN = timedelta(minutes=5)
 AFTER_THE_TIMER = timedelta(seconds=30)
 LOST_TRIES_LATER, TRY_AGAIN_AFTER = 3, timedelta(minutes=15)
@@ -111,6 +115,7 @@ class Commands:
         self.watchdog = watchdog
         self.now = now  # virtual time when the driver's last sleep ended
         self.deferred: Counter[str] = Counter()
+        self.deferred_for_relative: Counter[str] = Counter()  # only a parent's or child's timer
         self.lost_rounds: Counter[tuple[str, str]] = Counter()
         self.lost: list[LostCommand] = []
         self.applied_unanswered: Counter[str] = Counter()
@@ -139,11 +144,14 @@ class Commands:
         if now is None:
             return
         async with self.watchdog.doing(f"reading the timers before {name}", workflow_id):
-            timers = await pending_timers_of(self.client, workflow_id)
-        soon = [due for _, due in timers if now < due <= now + TIMER_MARGIN]
+            timers = await family_timers_of(self.client, workflow_id)
+        # A timer already due but not yet fired is the likeliest to fire during the command.
+        soon = [(owner, due) for owner, due in timers if due <= now + TIMER_MARGIN]
         if soon:
             self.deferred[name] += 1
-            raise Deferred(max(soon) + AFTER_THE_TIMER, workflow_id)
+            if all(owner != workflow_id for owner, _ in soon):
+                self.deferred_for_relative[name] += 1
+            raise Deferred(max(*(due for _, due in soon), now) + AFTER_THE_TIMER, workflow_id)
 
     async def _send(
         self, workflow_id: str, update: Any, argument: BaseModel | None, name: str

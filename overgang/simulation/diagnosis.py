@@ -25,6 +25,14 @@ TASK = TASK_OPEN | {
     EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED,
     EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT,
 }
+CLOSES_A_RUN = {
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED,
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED,
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED,
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED,
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT,
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW,
+}
 READ_TIMEOUT = 15.0  # seconds: the server that wedged may not answer either
 
 
@@ -44,6 +52,28 @@ async def describe_stuck(client: Client, workflow_id: str, now: datetime | None)
     return (
         f"{workflow_id} has {len(events)} events, last {last}; pending timers: {timers or 'none'}"
     )
+
+
+async def wedged_among(client: Client, workflow_ids: list[str], limit: int = 3) -> list[str]:
+    """After a stall with no command in flight: the workflows (and their children) whose last
+    workflow task is still open, which on a stalled server is the wedge. At most `limit`."""
+    wedged: list[str] = []
+    seen: set[str] = set()
+    queue = list(workflow_ids)
+    while queue and len(wedged) < limit:
+        workflow_id = queue.pop(0)
+        if workflow_id in seen:
+            continue
+        seen.add(workflow_id)
+        try:
+            events = await asyncio.wait_for(_history(client, workflow_id), READ_TIMEOUT)
+        except Exception:  # unreadable: not the one to name
+            continue
+        queue += relatives(events)
+        tasks = [e.event_type for e in events if e.event_type in TASK]
+        if tasks and tasks[-1] in TASK_OPEN and events[-1].event_type not in CLOSES_A_RUN:
+            wedged.append(workflow_id)
+    return wedged
 
 
 @dataclass(frozen=True)
@@ -80,6 +110,42 @@ async def updates_accepted(client: Client, workflow_id: str, update_ids: list[st
 
 async def pending_timers_of(client: Client, workflow_id: str) -> list[tuple[str, datetime]]:
     return pending_timers(await _history(client, workflow_id))
+
+
+async def family_timers_of(client: Client, workflow_id: str) -> list[tuple[str, datetime]]:
+    """The pending timers of a workflow, of its parent and of its children, as
+    (workflow id, due): a command to one of them can make another cancel a timer (a handover
+    that ends tells its discharge, which may stop counting waiting days; a discharge date
+    that moves moves its handovers' deadlines). Closed workflows have none."""
+    events = await _history(client, workflow_id)
+    found = [(workflow_id, due) for _, due in _open_timers(events)]
+    for relative in relatives(events):
+        found += [(relative, due) for _, due in _open_timers(await _history(client, relative))]
+    return found
+
+
+def relatives(events: list[HistoryEvent]) -> list[str]:
+    """The parent this run names in its start and the children it started (a run that
+    continued as new names only the children it started itself)."""
+    ids: list[str] = []
+    if events and events[0].event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
+        parent = events[0].workflow_execution_started_event_attributes.parent_workflow_execution
+        if parent.workflow_id:
+            ids.append(parent.workflow_id)
+    started = EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_STARTED
+    for e in events:
+        if e.event_type == started:
+            child = e.child_workflow_execution_started_event_attributes.workflow_execution
+            if child.workflow_id not in ids:
+                ids.append(child.workflow_id)
+    return ids
+
+
+def _open_timers(events: list[HistoryEvent]) -> list[tuple[str, datetime]]:
+    """Pending timers, none once the run has closed (its unfired timers never fire)."""
+    if events and events[-1].event_type in CLOSES_A_RUN:
+        return []
+    return pending_timers(events)
 
 
 async def _history(client: Client, workflow_id: str) -> list[HistoryEvent]:

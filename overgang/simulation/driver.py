@@ -21,7 +21,7 @@ from domain.transition import CancelTransition
 from foundation.observability import transition_id_of
 from overgang.simulation.agenda import Action, Agenda
 from overgang.simulation.commands import Commands, Deferred
-from overgang.simulation.diagnosis import describe_stuck
+from overgang.simulation.diagnosis import describe_stuck, wedged_among
 from overgang.simulation.environment import Stack
 from overgang.simulation.invariants import Invariants
 from overgang.simulation.observer import Observer, SeenEvent
@@ -42,6 +42,7 @@ from overgang.simulation.watchdog import SimulationStalled, Watchdog
 from store.tables import Patient
 from workflows.discharge import DischargeWorkflow
 from workflows.discharge import workflow_id_for as discharge_workflow_id
+from workflows.lar_change import workflow_id_for as lar_workflow_id
 
 OBSERVE_EVERY = timedelta(minutes=30)
 # People act in office hours only: outside them one look before opening is enough.
@@ -128,12 +129,30 @@ class Driver:
 
     async def _report_stall(self, stalled: SimulationStalled) -> None:
         message, stuck = str(stalled), stalled.stuck
-        if stuck is None or stuck.workflow_id is None:
+        if stuck is not None and stuck.workflow_id is not None:
+            suspects = [stuck.workflow_id]
+        else:  # stuck while virtual time passed: look for a workflow task left open
+            suspects = await wedged_among(self.stack.client, self._open_workflow_ids())
+        if not suspects:
             self.invariants.breach("workflow_tasks", "-", message)
-            return
-        found = await describe_stuck(self.stack.client, stuck.workflow_id, self.now)
-        transition_id = transition_id_of(stuck.workflow_id) or stuck.workflow_id
-        self.invariants.breach("workflow_tasks", transition_id, f"{message}; {found}")
+        for workflow_id in suspects:
+            found = await describe_stuck(self.stack.client, workflow_id, self.now)
+            transition_id = transition_id_of(workflow_id) or workflow_id
+            self.invariants.breach("workflow_tasks", transition_id, f"{message}; {found}")
+
+    def _open_workflow_ids(self) -> list[str]:
+        """The started cases not seen to close (their children are found from their
+        histories)."""
+        return [
+            self._workflow_id(case)
+            for tid, case in self.cases.items()
+            if self.state[tid].started and not self.state[tid].closed
+        ]
+
+    def _workflow_id(self, case: Case) -> str:
+        if isinstance(case, DischargeCase):
+            return discharge_workflow_id(case.transition_id)
+        return lar_workflow_id(case.transition_id)
 
     def _virtual_now(self) -> str:
         return self.now.isoformat() if self.now else "(not started)"

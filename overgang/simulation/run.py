@@ -145,6 +145,8 @@ def _print_report(driver: Driver, lines: list[str], throughput: Throughput) -> R
     if driver.commands.deferred:
         deferred = dict(driver.commands.deferred)
         print(f"  deferred until a timer due within minutes had fired: {deferred}")
+        relatives = dict(driver.commands.deferred_for_relative)
+        print(f"    of them for a timer of the parent or a child only: {relatives or 'none'}")
     if driver.commands.retried:
         retried = dict(driver.commands.retried)
         print(f"  sent again (fresh id) after 'not found' or no answer: {retried}")
