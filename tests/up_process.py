@@ -22,6 +22,17 @@ OVERGANG = str(Path(sys.executable).parent / "overgang")
 READY_MARKER = "stop with Ctrl-C"
 
 
+def terminate(process: subprocess.Popen[bytes], timeout: float) -> None:
+    """SIGTERM, then a kill if it has not ended within `timeout`: `overgang up` stops its
+    PostgreSQL and Temporal on SIGTERM, where a kill would orphan them."""
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 class UpProcess:
     """One state folder and its ports; `start` may be called again after a stop or a kill."""
 

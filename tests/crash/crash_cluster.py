@@ -22,7 +22,7 @@ from typing import Any
 
 import httpx
 from mail_sink import SmtpServer
-from up_process import OVERGANG, READY_MARKER, UpProcess
+from up_process import OVERGANG, READY_MARKER, UpProcess, terminate
 from webhook_receiver import WebhookReceiver
 
 from domain.escalation import Channel, EscalationLevel, Recipient
@@ -104,12 +104,7 @@ class Managed:
     def stop(self) -> None:
         if self.alive():
             assert self.process is not None
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+            terminate(self.process, timeout=30)
 
 
 class ManagedUp(UpProcess):

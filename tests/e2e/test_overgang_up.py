@@ -18,6 +18,7 @@ from typing import IO
 import httpx
 import pytest
 from sqlalchemy import text
+from up_process import terminate
 
 from overgang.embedded import EmbeddedPostgres, free_port
 from store.database import Database
@@ -92,13 +93,7 @@ def stack(tmp_path: Path) -> Iterator[RunningStack]:
     running = RunningStack(tmp_path / "state", ports)
     yield running
     if running.process and running.process.poll() is None:
-        # SIGTERM: `overgang up` stops its PostgreSQL and Temporal; a kill would orphan them.
-        running.process.send_signal(signal.SIGTERM)
-        try:
-            running.process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            running.process.kill()
-            running.process.wait()
+        terminate(running.process, timeout=60)
 
 
 async def _fast_policy_for_halden(state_dir: Path) -> None:
