@@ -70,7 +70,25 @@ async def record_reads(
     purpose: str = "care",
 ) -> None:
     """Audit a list that showed several patients: one row per (patient id, transition id)."""
-    for patient_id, transition_id in dict.fromkeys(reads):
+    rows = ((patient, transition, purpose) for patient, transition in dict.fromkeys(reads))
+    await _record_rows(session, actor, action, rows)
+
+
+async def record_accesses(
+    session: AsyncSession, actor: Actor, action: str, found: Iterable[Access]
+) -> None:
+    """Audit a list's rows, each with the purpose its reader's relations give it."""
+    rows = ((*access.read_ref, access.purpose) for access in found)
+    await _record_rows(session, actor, action, rows)
+
+
+async def _record_rows(
+    session: AsyncSession,
+    actor: Actor,
+    action: str,
+    rows: Iterable[tuple[str | None, str | None, str]],
+) -> None:
+    for patient_id, transition_id, purpose in rows:
         await record(
             session,
             actor,
@@ -78,22 +96,6 @@ async def record_reads(
             patient_id=patient_id,
             transition_id=transition_id,
             purpose=purpose,
-        )
-
-
-async def record_accesses(
-    session: AsyncSession, actor: Actor, action: str, found: Iterable[Access]
-) -> None:
-    """Audit a list's rows, each with the purpose its reader's relations give it."""
-    for access in found:
-        patient_id, transition_id = access.read_ref
-        await record(
-            session,
-            actor,
-            action,
-            patient_id=patient_id,
-            transition_id=transition_id,
-            purpose=access.purpose,
         )
 
 
