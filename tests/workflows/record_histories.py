@@ -16,9 +16,10 @@ from __future__ import annotations
 import asyncio
 import sys
 import tempfile
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,14 +28,18 @@ import httpx
 TESTS = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(TESTS.parent), str(TESTS)]
 
+from domain.handover import HandoverStart, MoveDeadline  # noqa: E402
+from domain.tasks import TaskKind  # noqa: E402
 from foundation.settings import Settings  # noqa: E402
 from foundation.temporal_client import connect  # noqa: E402
 from overgang.app import attach, create_app  # noqa: E402
 from overgang.embedded import EmbeddedPostgres, TemporalDevServer, free_port  # noqa: E402
+from store import patients  # noqa: E402
 from store.database import Database  # noqa: E402
 from store.migrate import upgrade_async  # noqa: E402
 from worker import build_worker  # noqa: E402
 from workflows.discharge import DischargeWorkflow  # noqa: E402
+from workflows.handover import HandoverInput, HandoverWorkflow  # noqa: E402
 from workflows.search_attributes import cli_flags  # noqa: E402
 
 from factories import DirectoryFactory, fast_levels, make_fodselsnummer  # noqa: E402
@@ -43,7 +48,8 @@ from polling import eventually  # noqa: E402
 HISTORIES = Path(__file__).resolve().parent / "histories"
 # v1: the first recordings (no version in the name). v2: notices in the background, the
 # overdue watcher following its deadline, waiting for background work, LAR objections holding.
-HISTORY_VERSION = "v2"
+# v3: a deadline moved while a handover's step is being opened (deadline-before-step-opens).
+HISTORY_VERSION = "v3"
 
 
 class Recorder:
@@ -341,6 +347,37 @@ async def discharge_email_failed(r: Recorder) -> None:
     await r.save("discharge_email_failed", started["workflow_id"])
 
 
+async def handover_deadline_moved_at_start(r: Recorder) -> None:
+    """The parent's move arrives with the handover's start, before its step is open."""
+    d = r.d
+    async with d.db.transaction() as session:
+        patient = await patients.find_or_add(session, fodselsnummer=make_fodselsnummer(), name="P")
+    now = datetime.now(UTC)
+    start = HandoverStart(
+        transition_id=str(uuid.uuid4()),
+        kind=TaskKind.HANDOVER,
+        patient_id=patient,
+        municipality_number=d.number,
+        origin_unit_id=d.dps,
+        owner_unit_id=d.intake,
+        started_by=d.identity.coordinator,
+        what_matters="Å ha noen å ringe",
+        purpose="Behandler slutter",
+        due_at=now + timedelta(days=2),
+    )
+    await r.temporal.start_workflow(
+        HandoverWorkflow.run,
+        HandoverInput(start=start),
+        id=f"handover-{start.transition_id}",
+        task_queue="overgang-record",
+        start_signal="move_deadline",
+        start_signal_args=[MoveDeadline(due_at=now + timedelta(days=5))],
+    )
+    tid = start.transition_id
+    await r.walk(await r.task(tid, "handover", d.intake), d.identity.contact)
+    await r.save("handover_deadline_moved_at_start", f"handover-{tid}")
+
+
 SCENARIOS = (
     discharge_journey,
     discharge_cancelled,
@@ -352,6 +389,7 @@ SCENARIOS = (
     lar_withdrawn,
     discharge_escalated_and_continued,
     discharge_email_failed,
+    handover_deadline_moved_at_start,
 )
 
 
