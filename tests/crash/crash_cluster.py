@@ -31,6 +31,8 @@ from overgang.embedded.postgres import live_postmaster_pid, socket_dir_for, sqla
 from overgang.embedded.processes import die_with_parent
 from store.database import Database
 
+from polling import eventually
+
 WEBHOOK_SECRET = "whsec-crash-suite"
 ALL_CHANNELS = (Channel.IN_APP, Channel.EMAIL, Channel.WEBHOOK)
 # Who each level reaches, and how many people that is in a DirectoryFactory municipality:
@@ -186,13 +188,12 @@ class Cluster:
         return time.monotonic() - started
 
     async def _until(self, probe: Any, timeout: float, what: str) -> None:  # noqa: ASYNC109
-        deadline = time.monotonic() + timeout
-        while not probe():
+        async def reached() -> bool | None:
             if not self.up.alive():
                 raise AssertionError(f"`overgang up` exited:\n{self.up.output()[-3000:]}")
-            if time.monotonic() > deadline:
-                raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-            await asyncio.sleep(0.2)
+            return probe() or None
+
+        await eventually(reached, timeout=timeout, what=what)
 
     def tend(self) -> list[str]:
         """The service manager's round: start again whatever died; names what was."""
@@ -211,12 +212,11 @@ class Cluster:
         return all(status == 200 for status in await self.readiness())
 
     async def until_ready(self, timeout: float) -> None:  # noqa: ASYNC109
-        deadline = time.monotonic() + timeout
-        while not await self.ready():
+        async def ready() -> bool | None:
             self.tend()
-            if time.monotonic() > deadline:
-                raise AssertionError(f"the cluster was not ready in {timeout} s")
-            await asyncio.sleep(0.25)
+            return await self.ready() or None
+
+        await eventually(ready, timeout=timeout, interval=0.25, what="the cluster to be ready")
 
     def postmaster_pid(self) -> int:
         pid = live_postmaster_pid(self.up.state_dir.resolve() / "postgres")

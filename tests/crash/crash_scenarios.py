@@ -36,6 +36,7 @@ from foundation.settings import Settings
 from store.tables import NotificationRow
 
 from factories import DirectoryFactory, Identity
+from polling import eventually
 
 Slot = tuple[str, int, str, str]  # (task id, level, channel, person or unit id)
 TASK_LINK = re.compile(r"/oppgaver/([0-9a-f-]{36})")
@@ -171,20 +172,18 @@ class Run:
         key = str(uuid.uuid4())
         body = self.directory.discharge_body()
         headers = {**self.directory.headers(self.who.coordinator), "Idempotency-Key": key}
-        deadline = time.monotonic() + 120
-        while True:
+
+        async def started() -> dict[str, Any] | None:
+            # The same key each time: a retry after a lost answer starts nothing twice.
             try:
                 answer = await http.post(
                     f"{base_url}/api/v1/discharges", json=body, headers=headers
                 )
-                if answer.status_code == 201:
-                    return answer.json()  # type: ignore[no-any-return]
-                problem = f"{answer.status_code} {answer.text[:200]}"
-            except httpx.HTTPError as error:
-                problem = repr(error)
-            if time.monotonic() > deadline:
-                raise AssertionError(f"a discharge could not be started: {problem}")
-            await asyncio.sleep(0.5)
+            except httpx.HTTPError:
+                return None
+            return answer.json() if answer.status_code == 201 else None  # type: ignore[no-any-return]
+
+        return await eventually(started, timeout=120, interval=0.5, what="a discharge started")
 
     # --- what was promised and what arrived ---------------------------------------------
 
@@ -371,12 +370,11 @@ def _other_live(pid_of: Callable[[], int], old: int) -> bool:
 
 
 async def _until(probe: Callable[[], bool], cluster: Cluster, timeout: float, what: str) -> None:  # noqa: ASYNC109
-    deadline = time.monotonic() + timeout
-    while not probe():
-        cluster.tend()
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        await asyncio.sleep(0.1)
+    async def reached() -> bool | None:
+        cluster.tend()  # the service manager's round while we wait
+        return probe() or None
+
+    await eventually(reached, timeout=timeout, interval=0.1, what=what)
 
 
 async def _recover(

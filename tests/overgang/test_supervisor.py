@@ -129,11 +129,11 @@ def test_a_server_dies_with_its_killed_parent() -> None:
 
 PARENT = textwrap.dedent(
     """
-    import signal, subprocess, time
+    import signal, subprocess
     from overgang.embedded.processes import die_with_parent
     child = subprocess.Popen(["sleep", "60"], preexec_fn=die_with_parent(signal.SIGTERM))
     print(child.pid, flush=True)
-    time.sleep(60)
+    signal.pause()  # until the test kills this parent
     """
 )
 
