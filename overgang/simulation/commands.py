@@ -4,6 +4,7 @@ would: a refused command is counted with its reason, never retried blindly."""
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable
@@ -122,6 +123,9 @@ class Commands:
         self.refused: Counter[tuple[str, str]] = Counter()
         self.sent: Counter[str] = Counter()
         self.retried: Counter[str] = Counter()
+        self.answer_seconds: defaultdict[str, float] = defaultdict(
+            float
+        )  # by update: till answered
         # One command at a time per workflow, as one person's screen would send them: the
         # test server mishandles two updates in flight for one workflow (it can wedge).
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
@@ -137,7 +141,11 @@ class Commands:
             if not fresh:
                 await self._clear_of_timers(workflow_id, name)
             self.sent[name] += 1
-            return await self._send(workflow_id, update, argument, name)
+            started = time.monotonic()
+            try:
+                return await self._send(workflow_id, update, argument, name)
+            finally:
+                self.answer_seconds[name] += time.monotonic() - started
 
     async def _clear_of_timers(self, workflow_id: str, name: str) -> None:
         now = self.now()

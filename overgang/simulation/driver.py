@@ -7,7 +7,9 @@ import asyncio
 import random
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock_time
@@ -49,6 +51,10 @@ OBSERVE_EVERY = timedelta(minutes=30)
 FIRST_LOOK, LAST_LOOK = 7, 16
 CONCURRENT_COMMANDS = 64
 CLOSED = ("transition_completed", "transition_cancelled")
+PASSING = "virtual time passing"
+COMMANDS = "people's commands"
+LOOKING = "reading the read model"
+CHECKING = "checking invariants"
 
 
 @dataclass
@@ -96,6 +102,9 @@ class Driver:
         self.end_at: datetime | None = None
         self.now: datetime | None = None
         self.stalled = False
+        # Where the wall time goes: virtual time passing (the test server running what falls
+        # due), people's commands, looking at the read model, checking invariants.
+        self.wall_by_phase: defaultdict[str, float] = defaultdict(float)
 
     # --- scheduling ------------------------------------------------------------------------
 
@@ -117,6 +126,14 @@ class Driver:
                 self.agenda.add(deferred.until, action.label, action.transition_id, action.run)
 
     # --- the loop ------------------------------------------------------------------------
+
+    @contextmanager
+    def _phase(self, name: str) -> Iterator[None]:
+        started = time.monotonic()
+        try:
+            yield
+        finally:
+            self.wall_by_phase[name] += time.monotonic() - started
 
     async def run(self, start: datetime, end: datetime, report_every: timedelta) -> None:
         """Run to `end`; a run that stops moving ends early with `stalled` set and the
@@ -167,8 +184,10 @@ class Driver:
         next_look, next_day, next_report = now, self._day_after(now), now + report_every
         while now < end:
             target = min(t for t in (self.agenda.next_at(), next_look, next_day, end) if t)
-            now = await self._sleep_until(target)
-            await asyncio.gather(*(self._do(action, now) for action in self.agenda.due(now)))
+            with self._phase(PASSING):
+                now = await self._sleep_until(target)
+            with self._phase(COMMANDS):
+                await asyncio.gather(*(self._do(action, now) for action in self.agenda.due(now)))
             if now >= next_look:
                 await self._look(now)
                 next_look = self._next_look(now)
@@ -205,8 +224,9 @@ class Driver:
         return evening.replace(tzinfo=OSLO).astimezone(UTC)
 
     async def _look(self, now: datetime) -> None:
-        async with self.watchdog.doing("reading the read model"):
-            tasks, events = await self.observer.look(now)
+        with self._phase(LOOKING):
+            async with self.watchdog.doing("reading the read model"):
+                tasks, events = await self.observer.look(now)
         for task in tasks:
             self.responders.on_task(task)
         for event in events:
@@ -228,16 +248,18 @@ class Driver:
     async def _check_closed(self, now: datetime) -> None:
         if self._to_check:
             ids, self._to_check = sorted(self._to_check), set()
-            async with self.watchdog.doing(f"checking {len(ids)} closed transitions"):
-                await self.invariants.check(ids, now, closed=True)
+            with self._phase(CHECKING):
+                async with self.watchdog.doing(f"checking {len(ids)} closed transitions"):
+                    await self.invariants.check(ids, now, closed=True)
 
     async def _daily_checks(self, now: datetime) -> None:
         """A sample of open transitions, compared with the read model while they run."""
         open_ids = [tid for tid, s in self.state.items() if s.started and not s.closed]
         rng = random.Random(f"{self.config.seed}:{now.date()}")
         sample = rng.sample(open_ids, min(self.config.checks_per_day, len(open_ids)))
-        async with self.watchdog.doing(f"checking {len(sample)} open transitions"):
-            await self.invariants.check(sorted(sample), now, closed=False)
+        with self._phase(CHECKING):
+            async with self.watchdog.doing(f"checking {len(sample)} open transitions"):
+                await self.invariants.check(sorted(sample), now, closed=False)
 
     def print_progress(self, now: datetime) -> None:
         assert self.virtual_start is not None and self.virtual_end is not None

@@ -6,7 +6,7 @@ from __future__ import annotations
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -42,6 +42,8 @@ class Throughput:
     wall_seconds: float
     virtual_days: float
     started: int
+    by_phase: dict[str, float] = field(default_factory=dict)  # wall seconds
+    answers: dict[str, tuple[int, float]] = field(default_factory=dict)  # update: n, seconds
 
 
 def _hours(values: list[float]) -> str:
@@ -137,5 +139,17 @@ def throughput_lines(run: Throughput) -> list[str]:
     return [
         f"Throughput: {run.started} transitions and {run.virtual_days:.0f} virtual days in "
         f"{run.wall_seconds:.0f} s wall: {run.started / wall:.2f} transitions/s, "
-        f"{run.virtual_days / wall:.3f} virtual days/s"
+        f"{run.virtual_days / wall:.3f} virtual days/s",
+        *_phase_lines(run, wall),
     ]
+
+
+def _phase_lines(run: Throughput, wall: float) -> list[str]:
+    """Where the wall time went, and how long the busiest commands waited for an answer."""
+    if not run.by_phase:
+        return []
+    phases = sorted(run.by_phase.items(), key=lambda item: -item[1])
+    shares = ", ".join(f"{name} {seconds:.0f} s ({seconds / wall:.0%})" for name, seconds in phases)
+    busiest = sorted(run.answers.items(), key=lambda item: -item[1][0])[:4]
+    answers = ", ".join(f"{name} {seconds / n:.2f} s (n {n})" for name, (n, seconds) in busiest)
+    return [f"  wall time: {shares}", f"  mean wait for an answer: {answers or '-'}"]

@@ -92,8 +92,13 @@ async def _simulate(config: SimulationConfig, folder: Path) -> RunResult:
         if not driver.stalled:
             await _final_checks(driver, end)
         lines = await figures(stack.db)
+        commands = driver.commands
         throughput = Throughput(
-            time.monotonic() - wall, (end - start).days, driver.progress.started
+            time.monotonic() - wall,
+            (end - start).days,
+            driver.progress.started,
+            dict(driver.wall_by_phase),
+            {name: (n, commands.answer_seconds[name]) for name, n in commands.sent.items()},
         )
     return _print_report(driver, lines, throughput)
 

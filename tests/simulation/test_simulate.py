@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from overgang.simulation.driver import CHECKING, COMMANDS, LOOKING, PASSING
 from overgang.simulation.invariants import INVARIANTS
 from overgang.simulation.population import DischargeCase, LarCase, SimulationConfig, population
 from overgang.simulation.run import run_simulation
@@ -63,3 +64,10 @@ async def test_a_scaled_run_of_transitions_keeps_every_invariant(tmp_path: Path)
     for lost in result.lost_commands:
         print(f"  {lost}")
     assert any(line.startswith("Waiting days") for line in result.figures)
+    # The report says where the wall time went: every phase of the loop took some, together
+    # no more than the run.
+    phases = result.throughput.by_phase
+    assert set(phases) == {PASSING, COMMANDS, LOOKING, CHECKING}
+    assert all(seconds > 0 for seconds in phases.values())
+    assert sum(phases.values()) <= result.throughput.wall_seconds
+    assert result.throughput.answers["acknowledge"][0] > 0
