@@ -24,6 +24,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from api.errors import problem_response
+
 from factories import DirectoryFactory
 
 # Bounded for the suite; raise it for a deeper run: OVERGANG_SCHEMATHESIS_EXAMPLES=200.
@@ -43,6 +45,16 @@ CHECKS = [
     content_type_conformance,
     response_schema_conformance,
 ]
+# /readyz answers 503 when a part does not answer within its 3 s (Temporal did not, once, with
+# two CPU burners beside the suite): that is its documented answer, so only its conformance to
+# the schema is checked there.
+NOT_READY_IS_AN_ANSWER = {("GET", "/readyz")}
+
+
+def _checks(operation: Any) -> list[Any]:
+    if (operation.method.upper(), operation.path) in NOT_READY_IS_AN_ANSWER:
+        return [check for check in CHECKS if check is not not_a_server_error]
+    return CHECKS
 
 
 def _selected(operation: Any) -> bool:
@@ -87,7 +99,7 @@ async def test_schemathesis_finds_no_server_errors_and_no_schema_breaks(
         future = asyncio.run_coroutine_threadsafe(app_client.request(**request), loop)
         response = future.result(timeout=60)
         statuses.append(response.status_code)
-        case.validate_response(response, checks=CHECKS)
+        case.validate_response(response, checks=_checks(case.operation))
 
     def run_operation(operation: Any) -> None:
         @hypothesis.given(case=operation.as_strategy())
@@ -126,5 +138,21 @@ def test_the_checks_would_catch_a_server_error() -> None:
     response = httpx.Response(500, request=request)
     response.elapsed = timedelta(0)  # set by a client after a real round trip
     with pytest.raises(BaseExceptionGroup) as failures:
-        case.validate_response(response, checks=CHECKS)
+        case.validate_response(response, checks=_checks(case.operation))
     assert "ServerError" in {type(e).__name__ for e in failures.value.exceptions}
+
+
+async def test_not_ready_is_a_documented_answer(app_client: httpx.AsyncClient) -> None:
+    """/readyz's own 503 problem (documented, as every route's problems are) passes the checks
+    the fuzzing applies there; with every check it would be a "server error"."""
+    app = app_client._transport.app  # type: ignore[attr-defined]
+    case = schemathesis.openapi.from_dict(app.openapi())["/readyz"]["GET"].Case()
+    request = httpx.Request("GET", "http://overgang.test/readyz")
+    parts = {"postgres": "up", "temporal": "down", "worker": "unknown"}
+    answer = problem_response(503, "Not ready", "not reachable: Temporal", parts=parts)
+    headers = {"content-type": answer.media_type or ""}
+    response = httpx.Response(503, request=request, content=answer.body, headers=headers)
+    response.elapsed = timedelta(0)
+    case.validate_response(response, checks=_checks(case.operation))
+    with pytest.raises(BaseExceptionGroup):
+        case.validate_response(response, checks=CHECKS)
