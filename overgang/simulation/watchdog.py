@@ -35,21 +35,22 @@ class Doing:
 
 
 class Watchdog:
-    def __init__(self, stall_after: float) -> None:
+    def __init__(self, stall_after: float, clock: Callable[[], float] = time.monotonic) -> None:
         self.stall_after = stall_after
-        self.last_beat = time.monotonic()
+        self.clock = clock  # wall time; tests pass their own
+        self.last_beat = clock()
         self.last_command = "none yet"
         self._doing: dict[int, Doing] = {}
         self._ids = itertools.count()
 
     def beat(self) -> None:
         """Something finished: the run is moving."""
-        self.last_beat = time.monotonic()
+        self.last_beat = self.clock()
 
     @asynccontextmanager
     async def doing(self, what: str, workflow_id: str | None = None) -> AsyncIterator[None]:
         key = next(self._ids)
-        self._doing[key] = Doing(what, workflow_id, time.monotonic())
+        self._doing[key] = Doing(what, workflow_id, self.clock())
         if workflow_id is not None:
             self.last_command = f"{what} on {workflow_id}"
         try:
@@ -63,14 +64,14 @@ class Watchdog:
         return min(self._doing.values(), key=lambda d: d.since, default=None)
 
     def silence(self) -> float:
-        return time.monotonic() - self.last_beat
+        return self.clock() - self.last_beat
 
     def explain(self, virtual_now: str) -> str:
         stuck = self.stuck_on()
         waiting = "nothing in flight"
         if stuck is not None:
             on = f" on {stuck.workflow_id}" if stuck.workflow_id else ""
-            waiting = f"stuck: {stuck.what}{on}, waiting {time.monotonic() - stuck.since:.0f} s"
+            waiting = f"stuck: {stuck.what}{on}, waiting {self.clock() - stuck.since:.0f} s"
         return (
             f"no progress for {self.silence():.0f} s of wall time at virtual {virtual_now}; "
             f"{waiting}; {len(self._doing)} in flight; last command sent: {self.last_command}"

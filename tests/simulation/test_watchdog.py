@@ -31,13 +31,31 @@ async def test_a_command_that_never_answers_ends_the_run_naming_it() -> None:
     assert "at virtual 2026-12-23T08:00:00+00:00" in message
 
 
+class StepClock:
+    """Wall time that moves only when a step says so; tells when the watchdog has looked."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.read = asyncio.Event()
+
+    def __call__(self) -> float:
+        self.read.set()
+        return self.now
+
+    async def pass_and_be_looked_at(self, seconds: float) -> None:
+        self.now += seconds
+        self.read.clear()
+        await self.read.wait()  # the guard's next look reads the clock
+
+
 async def test_a_run_that_keeps_finishing_things_is_not_stopped() -> None:
-    watchdog = Watchdog(stall_after=1.0)
+    clock = StepClock()
+    watchdog = Watchdog(stall_after=1.0, clock=clock)
 
     async def run() -> int:
         for step in range(6):  # 1.8 s in all, never 1 s without progress
             async with watchdog.doing(f"step {step}", f"discharge-t-{step}"):
-                await asyncio.sleep(0.3)
+                await clock.pass_and_be_looked_at(0.3)
         return 6
 
     assert await watchdog.guard(run(), lambda: "-") == 6
