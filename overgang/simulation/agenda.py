@@ -6,7 +6,7 @@ import heapq
 import itertools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 Run = Callable[[datetime], Awaitable[None]]
 
@@ -20,13 +20,29 @@ class Action:
     run: Run = field(compare=False)
 
 
+EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+
+
 class Agenda:
-    def __init__(self) -> None:
+    """Actions run at the next tick of `grid` at or after their time. People answer minutes
+    apart; letting virtual time stop for each one would run their commands one by one. On a
+    grid, a busy hour's answers go to the workflows together, as the worker can take them."""
+
+    def __init__(self, grid: timedelta = timedelta(0)) -> None:
         self._queue: list[Action] = []
         self._seq = itertools.count()
+        self.grid = grid
 
     def add(self, at: datetime, label: str, transition_id: str, run: Run) -> None:
-        heapq.heappush(self._queue, Action(at, next(self._seq), label, transition_id, run))
+        action = Action(self.on_grid(at), next(self._seq), label, transition_id, run)
+        heapq.heappush(self._queue, action)
+
+    def on_grid(self, at: datetime) -> datetime:
+        """`at`, or the first tick after it."""
+        if not self.grid:
+            return at
+        behind = (at - EPOCH) % self.grid
+        return at + (self.grid - behind) if behind else at
 
     def next_at(self) -> datetime | None:
         return self._queue[0].at if self._queue else None

@@ -53,6 +53,10 @@ class SimulationConfig:
     # Wall seconds without any sleep, command or check finishing before the run is ended as
     # stalled: a busy day's burst of commands finishes well within it on two cores.
     stall_seconds: float = 120.0
+    # People's actions run on this grid of virtual minutes (overgang.simulation.agenda.Agenda);
+    # 0: each at its own instant.
+    action_grid_minutes: int = 10
+    extra_workers: int = 1  # worker processes beside its own: a second core for the worker
 
     @property
     def discharges(self) -> int:

@@ -74,7 +74,7 @@ async def run_simulation(config: SimulationConfig, folder: Path | None = None) -
 
 async def _simulate(config: SimulationConfig, folder: Path) -> RunResult:
     wall = time.monotonic()
-    async with simulation_stack(folder) as stack:
+    async with simulation_stack(folder, config.extra_workers) as stack:
         first_day = first_monday_after(await stack.clock.now())
         start = datetime.combine(first_day, clock_time(0), tzinfo=OSLO).astimezone(UTC)
         end = start + timedelta(days=config.days + config.drain_days)
