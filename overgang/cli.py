@@ -116,11 +116,7 @@ def _cmd_simulate(settings: Settings, args: argparse.Namespace) -> None:
     from overgang.simulation.run import simulate
 
     config = SimulationConfig(
-        transitions=args.transitions,
-        days=args.days,
-        seed=args.seed,
-        drain_days=args.drain_days,
-        extra_workers=args.extra_workers,
+        transitions=args.transitions, days=args.days, seed=args.seed, drain_days=args.drain_days
     )
     sys.exit(asyncio.run(simulate(config)))
 
@@ -185,9 +181,6 @@ def _simulate_arguments(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("--days", type=int, default=365, help="days over which they start")
     sub.add_argument("--seed", type=int, default=2026, help="the same seed, the same population")
     sub.add_argument("--drain-days", type=int, default=35, help="days to let the last settle")
-    sub.add_argument(
-        "--extra-workers", type=int, default=1, help="worker processes beside its own (default 1)"
-    )
 
 
 def parser() -> argparse.ArgumentParser:

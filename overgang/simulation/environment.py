@@ -4,7 +4,6 @@ directory, Temporal's time-skipping test server, a local SMTP server, and the re
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
 import sys
 from collections.abc import AsyncIterator
@@ -100,7 +99,7 @@ async def _register_search_attributes(client: Client) -> None:
     )
 
 
-async def _database(folder: Path) -> tuple[EmbeddedPostgres, Database, str]:
+async def _database(folder: Path) -> tuple[EmbeddedPostgres, Database]:
     postgres = EmbeddedPostgres(folder / "postgres", delete_on_stop=True)
     url = await asyncio.to_thread(postgres.start)
     await upgrade_async(url)
@@ -109,48 +108,11 @@ async def _database(folder: Path) -> tuple[EmbeddedPostgres, Database, str]:
     async with db.transaction() as session:
         for statement in OBSERVER_INDEXES:
             await session.execute(text(statement))
-    return postgres, db, url
+    return postgres, db
 
 
 @asynccontextmanager
-async def worker_processes(
-    count: int, client: Client, database_url: str, settings: Settings
-) -> AsyncIterator[None]:
-    """`count` more `overgang worker` processes on the simulation's queue. One Python process
-    runs workflow tasks and activities on one core at a time (the GIL); a second process
-    lets the worker use the machine's other core. Stopped (SIGTERM, then killed) on exit."""
-    env = os.environ | {
-        "OVERGANG_ENVIRONMENT": "test",
-        "OVERGANG_DATABASE_URL": database_url,
-        "OVERGANG_TEMPORAL_ADDRESS": client.service_client.config.target_host,
-        "OVERGANG_TEMPORAL_TASK_QUEUE": TASK_QUEUE,
-        "OVERGANG_SMTP_PORT": str(settings.smtp_port),
-        "OVERGANG_STATE_DIR": str(settings.state_dir),
-    }
-    command = (sys.executable, "-c", "from overgang.cli import main; main(['worker'])")
-    processes = [
-        await asyncio.create_subprocess_exec(*command, env=env, stdout=asyncio.subprocess.DEVNULL)
-        for _ in range(count)
-    ]
-    try:
-        yield
-    finally:
-        for process in processes:
-            await _stop(process)
-
-
-async def _stop(process: asyncio.subprocess.Process) -> None:
-    if process.returncode is None:
-        process.terminate()
-        try:
-            await asyncio.wait_for(process.wait(), timeout=20)
-        except TimeoutError:
-            process.kill()
-            await process.wait()
-
-
-@asynccontextmanager
-async def simulation_stack(folder: Path, extra_workers: int = 0) -> AsyncIterator[Stack]:
+async def simulation_stack(folder: Path) -> AsyncIterator[Stack]:
     """Start every part, yield them with the worker running, and stop them all in order."""
     await asyncio.to_thread(folder.mkdir, parents=True, exist_ok=True)
     mail = MailServer()
@@ -161,7 +123,7 @@ async def simulation_stack(folder: Path, extra_workers: int = 0) -> AsyncIterato
         temporal_task_queue=TASK_QUEUE,
         smtp_port=mail.port,
     )
-    postgres, db, database_url = await _database(folder)
+    postgres, db = await _database(folder)
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=test_server_path(),
         data_converter=data_converter(build_codec(settings)),
@@ -170,7 +132,7 @@ async def simulation_stack(folder: Path, extra_workers: int = 0) -> AsyncIterato
         await _register_search_attributes(env.client)
         # Every open transition stays cached: evicting one means replaying its history.
         worker = build_worker(env.client, db, settings, max_cached_workflows=10_000)
-        async with worker, worker_processes(extra_workers, env.client, database_url, settings):
+        async with worker:
             yield Stack(db, env.client, VirtualClock(env.client), mail, settings)
     finally:
         await env.shutdown()

@@ -56,7 +56,6 @@ class SimulationConfig:
     # People's actions run on this grid of virtual minutes (overgang.simulation.agenda.Agenda);
     # 0: each at its own instant.
     action_grid_minutes: int = 10
-    extra_workers: int = 1  # worker processes beside its own: a second core for the worker
 
     @property
     def discharges(self) -> int:

@@ -74,7 +74,7 @@ async def run_simulation(config: SimulationConfig, folder: Path | None = None) -
 
 async def _simulate(config: SimulationConfig, folder: Path) -> RunResult:
     wall = time.monotonic()
-    async with simulation_stack(folder, config.extra_workers) as stack:
+    async with simulation_stack(folder) as stack:
         first_day = first_monday_after(await stack.clock.now())
         start = datetime.combine(first_day, clock_time(0), tzinfo=OSLO).astimezone(UTC)
         end = start + timedelta(days=config.days + config.drain_days)
@@ -85,8 +85,7 @@ async def _simulate(config: SimulationConfig, folder: Path) -> RunResult:
         print(
             f"Simulating {config.discharges} discharges and {config.lar_changes} LAR changes "
             f"from {first_day} over {config.days} days (+{config.drain_days} to settle), "
-            f"seed {config.seed}; people act on a {config.action_grid_minutes}-minute grid, "
-            f"{1 + config.extra_workers} worker processes",
+            f"seed {config.seed}; people act on a {config.action_grid_minutes}-minute grid",
             flush=True,
         )
         await driver.run(start, end, report_every=timedelta(days=max(1, min(7, config.days // 12))))
