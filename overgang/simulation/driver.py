@@ -86,7 +86,7 @@ class Driver:
         self.cases: dict[str, Case] = {case.transition_id: case for case in cases}
         self.state = {case.transition_id: CaseState() for case in cases}
         self.people = people
-        self.agenda = Agenda(timedelta(minutes=config.action_grid_minutes))
+        self.agenda = Agenda(timedelta(seconds=config.action_grid_seconds))
         self.watchdog = Watchdog(config.stall_seconds)
         self.commands = Commands(stack.client, self.watchdog, lambda: self.now)
         self.observer = Observer(stack.db)

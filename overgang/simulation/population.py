@@ -53,9 +53,12 @@ class SimulationConfig:
     # Wall seconds without any sleep, command or check finishing before the run is ended as
     # stalled: a busy day's burst of commands finishes well within it on two cores.
     stall_seconds: float = 120.0
-    # People's actions run on this grid of virtual minutes (overgang.simulation.agenda.Agenda);
-    # 0: each at its own instant.
-    action_grid_minutes: int = 10
+    # People's actions run on this grid of virtual seconds (overgang.simulation.agenda.Agenda);
+    # 0: each at its own instant. Steps and their deadlines are whole minutes after a command,
+    # so on a grid of whole minutes the timers came due on the ticks, amid the burst of
+    # commands, and went out over a second late while the test server's clock ran at wall
+    # pace. 433 s (a prime) divides no length of business time.
+    action_grid_seconds: int = 433
 
     @property
     def discharges(self) -> int:

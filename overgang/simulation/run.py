@@ -85,7 +85,7 @@ async def _simulate(config: SimulationConfig, folder: Path) -> RunResult:
         print(
             f"Simulating {config.discharges} discharges and {config.lar_changes} LAR changes "
             f"from {first_day} over {config.days} days (+{config.drain_days} to settle), "
-            f"seed {config.seed}; people act on a {config.action_grid_minutes}-minute grid",
+            f"seed {config.seed}; people act on a {config.action_grid_seconds}-second grid",
             flush=True,
         )
         await driver.run(start, end, report_every=timedelta(days=max(1, min(7, config.days // 12))))
