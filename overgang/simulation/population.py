@@ -57,7 +57,8 @@ class SimulationConfig:
     # 0: each at its own instant. Steps and their deadlines are whole minutes after a command,
     # so on a grid of whole minutes the timers came due on the ticks, amid the burst of
     # commands, and went out over a second late while the test server's clock ran at wall
-    # pace. 433 s (a prime) divides no length of business time.
+    # pace. On 433 s (a prime) a whole number of minutes lands on a tick only if it is a
+    # multiple of 433 minutes.
     action_grid_seconds: int = 433
 
     @property

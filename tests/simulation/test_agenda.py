@@ -9,11 +9,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from overgang.simulation.agenda import EPOCH, Agenda
+from overgang.simulation.population import SimulationConfig
 
 instants = st.datetimes(
     min_value=datetime(2026, 1, 1), max_value=datetime(2028, 12, 31), timezones=st.just(UTC)
 )
-grids = st.integers(min_value=1, max_value=60).map(lambda minutes: timedelta(minutes=minutes))
+grids = st.integers(min_value=1, max_value=3600).map(lambda seconds: timedelta(seconds=seconds))
 
 
 async def _nothing(_: datetime) -> None:
@@ -52,3 +53,17 @@ def test_actions_between_two_ticks_come_due_together(
 @given(instants)
 def test_without_a_grid_an_action_keeps_its_instant(at: datetime) -> None:
     assert Agenda().on_grid(at) == at
+
+
+@given(st.integers(min_value=1, max_value=60 * 24 * 90), instants)
+def test_whole_minutes_after_a_tick_land_on_the_default_grid_only_at_multiples_of_it(
+    minutes: int, at: datetime
+) -> None:
+    """Deadlines and escalations are whole minutes after the command that opened the step;
+    the default grid keeps them off the ticks where the next commands run."""
+    grid_seconds = SimulationConfig().action_grid_seconds
+    agenda = Agenda(timedelta(seconds=grid_seconds))
+    tick = agenda.on_grid(at)
+    later = tick + timedelta(minutes=minutes)
+    # A grid of whole minutes (600 s) would put every 10th minute on a tick.
+    assert (agenda.on_grid(later) == later) == (minutes % grid_seconds == 0)
