@@ -23,6 +23,7 @@ from temporalio.worker import (
     ExecuteActivityInput,
     Interceptor,
     Worker,
+    WorkflowRunner,
 )
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
@@ -104,10 +105,12 @@ def build_worker(
     settings: Settings,
     *,
     workflows: Sequence[type] = WORKFLOWS,
+    workflow_runner: WorkflowRunner = WORKFLOW_RUNNER,
     **options: Any,
 ) -> Worker:
     """The worker for every workflow (tests may add probe workflows of their own); `options`
-    tune it (the simulation caches every open workflow)."""
+    tune it (the simulation caches every open workflow and watches its timers through a
+    runner that wraps ours)."""
     warm_holiday_calendar()
     # Our log lines carry the workflow and activity ids as fields (foundation.observability):
     # the SDK need not append its info dict to every message as well.
@@ -118,7 +121,7 @@ def build_worker(
         task_queue=settings.temporal_task_queue,
         workflows=workflows,
         activities=activities_for(db, settings),
-        workflow_runner=WORKFLOW_RUNNER,
+        workflow_runner=workflow_runner,
         interceptors=[ActivityFailureLog()],
         **options,
     )

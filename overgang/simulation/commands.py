@@ -7,7 +7,7 @@ import asyncio
 import time
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -24,9 +24,10 @@ from domain.calendar import OfficeHours, frozen_from
 from domain.discharge import DischargeStart, DischargeTiming
 from domain.lar import LarChangeStart, LarProposal
 from foundation.observability import transition_id_of
-from overgang.simulation.diagnosis import family_timers_of, updates_accepted, workflow_state
+from overgang.simulation.diagnosis import updates_accepted, workflow_state
 from overgang.simulation.environment import TASK_QUEUE
 from overgang.simulation.population import LAR_UNIT, DischargeCase, LarCase
+from overgang.simulation.timer_watch import Timers
 from overgang.simulation.watchdog import Watchdog
 from workflows.discharge import DischargeInput, DischargeWorkflow
 from workflows.discharge import workflow_id_for as discharge_workflow_id
@@ -110,11 +111,17 @@ class Deferred(Exception):
 
 class Commands:
     def __init__(
-        self, client: Client, watchdog: Watchdog, now: Callable[[], datetime | None]
+        self,
+        client: Client,
+        watchdog: Watchdog,
+        now: Callable[[], datetime | None],
+        family_timers: Callable[[str], Awaitable[Timers]],
     ) -> None:
         self.client = client
         self.watchdog = watchdog
         self.now = now  # virtual time when the driver's last sleep ended
+        # Pending timers of a workflow, its parent and children: TimerWatch in a run.
+        self.family_timers = family_timers
         self.deferred: Counter[str] = Counter()
         self.deferred_for_relative: Counter[str] = Counter()  # only a parent's or child's timer
         self.lost_rounds: Counter[tuple[str, str]] = Counter()
@@ -152,7 +159,7 @@ class Commands:
         if now is None:
             return
         async with self.watchdog.doing(f"reading the timers before {name}", workflow_id):
-            timers = await family_timers_of(self.client, workflow_id)
+            timers = await self.family_timers(workflow_id)
         # A timer already due but not yet fired is the likeliest to fire during the command.
         soon = [(owner, due) for owner, due in timers if due <= now + TIMER_MARGIN]
         if soon:

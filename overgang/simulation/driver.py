@@ -88,7 +88,9 @@ class Driver:
         self.people = people
         self.agenda = Agenda(timedelta(seconds=config.action_grid_seconds))
         self.watchdog = Watchdog(config.stall_seconds)
-        self.commands = Commands(stack.client, self.watchdog, lambda: self.now)
+        self.commands = Commands(
+            stack.client, self.watchdog, lambda: self.now, stack.timers.family_timers
+        )
         self.observer = Observer(stack.db)
         self.responders = Responders(self)
         self.invariants = Invariants(stack, config)

@@ -26,10 +26,11 @@ from foundation.settings import Settings
 from overgang.demo import load_demo
 from overgang.embedded import EmbeddedPostgres
 from overgang.simulation.mail import MailServer
+from overgang.simulation.timer_watch import TimerWatch
 from overgang.simulation.watchdog import SimulationStalled
 from store.database import Database
 from store.migrate import upgrade_async
-from worker import build_worker
+from worker import WORKFLOW_RUNNER, build_worker
 from workflows.search_attributes import ALL_KEYS
 
 TASK_QUEUE = "overgang-simulation"
@@ -89,6 +90,7 @@ class Stack:
     clock: VirtualClock
     mail: MailServer
     settings: Settings
+    timers: TimerWatch
 
 
 async def _register_search_attributes(client: Client) -> None:
@@ -131,9 +133,12 @@ async def simulation_stack(folder: Path) -> AsyncIterator[Stack]:
     try:
         await _register_search_attributes(env.client)
         # Every open transition stays cached: evicting one means replaying its history.
-        worker = build_worker(env.client, db, settings, max_cached_workflows=10_000)
+        timers = TimerWatch(WORKFLOW_RUNNER)
+        worker = build_worker(
+            env.client, db, settings, max_cached_workflows=10_000, workflow_runner=timers
+        )
         async with worker:
-            yield Stack(db, env.client, VirtualClock(env.client), mail, settings)
+            yield Stack(db, env.client, VirtualClock(env.client), mail, settings, timers)
     finally:
         await env.shutdown()
         await db.dispose()

@@ -17,6 +17,7 @@ from domain.discharge import start_of_day
 from domain.escalation import EscalationPolicy
 from domain.tasks import Task
 from overgang.simulation.expectations import (
+    LATE,
     Expected,
     daily_rate_at,
     escalation_chain,
@@ -42,7 +43,8 @@ if TYPE_CHECKING:
 INVARIANTS = {
     "read_model": "the read model equals the workflow's own state (transition, tasks, timeline)",
     "overdue": "every open task past its deadline is flagged overdue exactly once, never before",
-    "escalation": "every escalation level fires once, at the moment its policy gives (±1 s)",
+    "escalation": "every escalation level fires once, at the moment its policy gives "
+    f"(-1 s to +{LATE.seconds} s)",
     "notifications": "no notification is lost or sent twice; the absent's go to the substitute",
     "waiting_days": "waiting days follow domain/waiting_days.py (count, start, daily rate)",
     "workflow_tasks": "no workflow task fails and no background error goes unseen",

@@ -6,7 +6,8 @@ ends tells its discharge, which then stops counting waiting days: the timer canc
 parent's, not the handover's.
 
 Two small workflows stand in for a discharge and its handover, so the test controls exactly
-which timer is due when; the histories are read from a real Temporal server."""
+which timer is due when; their worker runs them through the simulation's TimerWatch, whose
+view of the timers is compared with the histories a real Temporal server keeps."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from overgang.simulation.commands import AFTER_THE_TIMER, Commands, Deferred
 from overgang.simulation.diagnosis import family_timers_of, wedged_among
+from overgang.simulation.timer_watch import Timers, TimerWatch
 from overgang.simulation.watchdog import Watchdog
 
 PARENT_TIMER = timedelta(hours=1)
@@ -93,34 +95,53 @@ def _queue(client: Client) -> str:
 
 
 @pytest.fixture
-async def doubles(temporal: Client) -> AsyncIterator[Worker]:
+def watch() -> TimerWatch:
+    return TimerWatch(UnsandboxedWorkflowRunner())  # test doubles, not the product's code
+
+
+@pytest.fixture
+async def doubles(temporal: Client, watch: TimerWatch) -> AsyncIterator[Worker]:
     """A worker for the two stand-ins, on a task queue of their own."""
     running = Worker(
         temporal,
         task_queue=_queue(temporal),
         workflows=[Parent, Child],
-        workflow_runner=UnsandboxedWorkflowRunner(),  # test doubles, not the product's code
+        workflow_runner=watch,
     )
     async with running:
         yield running
 
 
-def _due(timers: list[tuple[str, datetime]], workflow_id: str) -> datetime:
+def _due(timers: Timers, workflow_id: str) -> datetime:
     [due] = [due for owner, due in timers if owner == workflow_id]
     return due
 
 
+async def _timers_agree(temporal: Client, watch: TimerWatch, workflow_id: str) -> Timers:
+    """The family's timers from the worker's activations, checked against the histories
+    (the history's start is when the workflow task completed, the activation's when it
+    began: a moment apart)."""
+    seen, recorded = (
+        await watch.family_timers(workflow_id),
+        await family_timers_of(temporal, workflow_id),
+    )
+    assert sorted(owner for owner, _ in seen) == sorted(owner for owner, _ in recorded)
+    for owner, due in seen:
+        assert abs(due - _due(recorded, owner)) < timedelta(seconds=5)
+    return seen
+
+
 async def test_a_command_to_a_child_waits_for_the_parents_timer(
-    temporal: Client, family: tuple[str, str]
+    temporal: Client, family: tuple[str, str], watch: TimerWatch
 ) -> None:
     parent_id, child_id = family
-    timers = await family_timers_of(temporal, child_id)
+    timers = await _timers_agree(temporal, watch, child_id)
     parent_due, child_due = _due(timers, parent_id), _due(timers, child_id)
     assert abs(child_due - parent_due - (CHILD_TIMER - PARENT_TIMER)) < timedelta(minutes=1)
 
     # A minute before the parent's timer: the child's own timer is an hour later still.
     now = parent_due - timedelta(minutes=1)
-    commands = Commands(temporal, Watchdog(60), lambda: now)
+    commands = Commands(temporal, Watchdog(60), lambda: now, watch.family_timers)
     with pytest.raises(Deferred) as deferred:
         await commands.send(child_id, Child.finish, None)
     assert deferred.value.until == parent_due + AFTER_THE_TIMER
@@ -133,10 +154,10 @@ async def test_a_command_to_a_child_waits_for_the_parents_timer(
 
 
 async def test_a_command_to_a_parent_waits_for_its_childs_timer(
-    temporal: Client, family: tuple[str, str]
+    temporal: Client, family: tuple[str, str], watch: TimerWatch
 ) -> None:
     parent_id, child_id = family
-    timers = await family_timers_of(temporal, parent_id)
+    timers = await _timers_agree(temporal, watch, parent_id)
     child_due = _due(timers, child_id)
 
     assert {owner for owner, _ in timers} == {parent_id, child_id}
@@ -144,7 +165,7 @@ async def test_a_command_to_a_parent_waits_for_its_childs_timer(
     # A minute before the child's timer. The parent's own, an hour earlier and so already
     # due at this `now`, would hold the command only until `now` + AFTER_THE_TIMER.
     now = child_due - timedelta(minutes=1)
-    commands = Commands(temporal, Watchdog(60), lambda: now)
+    commands = Commands(temporal, Watchdog(60), lambda: now, watch.family_timers)
     with pytest.raises(Deferred) as deferred:
         await commands.send(parent_id, Parent.child_running, None)
     assert deferred.value.until == child_due + AFTER_THE_TIMER
@@ -152,7 +173,7 @@ async def test_a_command_to_a_parent_waits_for_its_childs_timer(
     # A closed child has no timer that can fire: it no longer holds its parent's commands.
     await temporal.get_workflow_handle(child_id).execute_update(Child.finish)
     await temporal.get_workflow_handle(child_id).result()
-    after = await family_timers_of(temporal, parent_id)
+    after = await _timers_agree(temporal, watch, parent_id)
     assert [owner for owner, _ in after] == [parent_id]
 
 
