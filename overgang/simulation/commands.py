@@ -158,8 +158,7 @@ class Commands:
         now = self.now()
         if now is None:
             return
-        async with self.watchdog.doing(f"reading the timers before {name}", workflow_id):
-            timers = await self.family_timers(workflow_id)
+        timers = await self.family_timers(workflow_id)  # the worker's own notes: no I/O
         # A timer already due but not yet fired is the likeliest to fire during the command.
         soon = [(owner, due) for owner, due in timers if due <= now + TIMER_MARGIN]
         if soon:
