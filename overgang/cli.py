@@ -114,7 +114,10 @@ def _cmd_token(settings: Settings, args: argparse.Namespace) -> None:
 def _cmd_simulate(settings: Settings, args: argparse.Namespace) -> None:
     from overgang.simulation.population import SimulationConfig
     from overgang.simulation.run import simulate
+    from overgang.simulation.server_probe import probe_command
 
+    if args.probe:
+        sys.exit(asyncio.run(probe_command()))
     config = SimulationConfig(
         transitions=args.transitions, days=args.days, seed=args.seed, drain_days=args.drain_days
     )
@@ -181,6 +184,11 @@ def _simulate_arguments(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("--days", type=int, default=365, help="days over which they start")
     sub.add_argument("--seed", type=int, default=2026, help="the same seed, the same population")
     sub.add_argument("--drain-days", type=int, default=35, help="days to let the last settle")
+    sub.add_argument(
+        "--probe",
+        action="store_true",
+        help="instead: measure how the time-skipping test server slows with work done (~5 min)",
+    )
 
 
 def parser() -> argparse.ArgumentParser:
