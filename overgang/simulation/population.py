@@ -33,9 +33,9 @@ MUNICIPALITIES = (
 LAR_UNIT = "tsb-ahus"
 LAR_PHYSICIAN = "tsb-ahus-lege"
 CALENDAR = BusinessCalendar()
-# People act on a quarter-hour grid: what they start then, and every deadline derived from
-# it, falls due together, so the time-skipping server handles those steps side by side
-# instead of one virtual instant after another.
+# The population plans people's moments on a quarter-hour grid of office time; the driver then
+# runs each on the next tick of its own grid (SimulationConfig.action_grid_seconds), where
+# what falls due together goes to the workflows together.
 GRID_MINUTES = 15
 
 

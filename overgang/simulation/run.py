@@ -34,6 +34,11 @@ _LAST_EVENTS = text(
 )
 
 
+# Beyond about two months of a year's admissions the test server's timers have slowed several
+# times over (overgang/simulation/server_probe.py): say so before hours go by.
+SLOW_BEYOND = 3_000
+
+
 def first_monday_after(now: datetime) -> date:
     today = now.astimezone(OSLO).date()
     return today + timedelta(days=7 - today.weekday())
@@ -72,6 +77,16 @@ async def run_simulation(config: SimulationConfig, folder: Path | None = None) -
             shutil.rmtree(folder, ignore_errors=True)
 
 
+def warn_when_slow(config: SimulationConfig) -> None:
+    if config.transitions > SLOW_BEYOND:
+        print(
+            "This takes many hours: the time-skipping test server fires each timer more slowly "
+            "the more work it has done (`overgang simulate --probe` measures it). A year at a "
+            "twelfth of the density (--transitions 1300) keeps every calendar edge.",
+            flush=True,
+        )
+
+
 async def _simulate(config: SimulationConfig, folder: Path) -> RunResult:
     wall = time.monotonic()
     async with simulation_stack(folder) as stack:
@@ -88,6 +103,7 @@ async def _simulate(config: SimulationConfig, folder: Path) -> RunResult:
             f"seed {config.seed}; people act on a {config.action_grid_seconds}-second grid",
             flush=True,
         )
+        warn_when_slow(config)
         await driver.run(start, end, report_every=timedelta(days=max(1, min(7, config.days // 12))))
         if not driver.stalled:
             await _final_checks(driver, end)
