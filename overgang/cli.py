@@ -187,7 +187,7 @@ def _simulate_arguments(sub: argparse.ArgumentParser) -> None:
     sub.add_argument(
         "--probe",
         action="store_true",
-        help="instead: measure how the time-skipping test server slows with work done (~5 min)",
+        help="instead: measure how the time-skipping test server slows with work done (~2 min)",
     )
 
 
